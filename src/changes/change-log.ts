@@ -1,0 +1,182 @@
+import { type Kysely, sql } from 'kysely';
+import type { Database } from '../db/database.ts';
+import { DomainError } from '../errors.ts';
+import type { OrderRow } from '../orders/order.ts';
+import type { ChangeOperation, LogEntry } from './change.ts';
+import { END, endOfTick, type Position, parseSnapshot, type Snapshot } from './position.ts';
+
+export interface Tick {
+  id: number;
+  snapshot: string;
+  createdAt: Date;
+}
+
+/** A tick with what its batch needs: the previous tick's snapshot and the batch's transactions. */
+interface Batch {
+  tick: Tick;
+  previous: Snapshot;
+  /** Transactions in delivery order: by their last seq, which precedes their commit. */
+  transactions: { txid: string; last: number; count: number }[];
+  size: number;
+}
+
+export interface ReadResult {
+  entries: LogEntry[];
+  /** Where the read stopped: the last entry, or further when it crossed empty ends of batches. */
+  position: Position;
+}
+
+const expired = () =>
+  new DomainError('CURSOR_EXPIRED', 'cursor is older than the change log retention; read a fresh snapshot', {});
+
+/**
+ * Reads the durable change log in delivery order. Ticks and batches never change once committed,
+ * so what is read is cached; only pruning removes them, which readers see as CURSOR_EXPIRED.
+ */
+export class ChangeLog {
+  private readonly ticks = new Map<number, Tick>();
+  private readonly batches = new Map<number, Batch>();
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly cacheSize = 2_000,
+  ) {}
+
+  async latestTick(): Promise<Tick> {
+    const { rows } = await sql<TickRow>`
+      SELECT tick_id, snapshot::text, created_at FROM change_ticks ORDER BY tick_id DESC LIMIT 1`.execute(this.db);
+    const row = rows[0];
+    if (!row) throw new Error('change_ticks is empty: migrations did not run');
+    return this.remember(row);
+  }
+
+  /** The oldest tick kept: positions before its end are gone. */
+  async baseTick(): Promise<number> {
+    const { rows } = await sql<{ tick_id: string }>`SELECT min(tick_id) AS tick_id FROM change_ticks`.execute(this.db);
+    return Number(rows[0]?.tick_id ?? 0);
+  }
+
+  async ticksAfter(tick: number, limit: number): Promise<Tick[]> {
+    const { rows } = await sql<TickRow>`
+      SELECT tick_id, snapshot::text, created_at FROM change_ticks
+      WHERE tick_id > ${tick} ORDER BY tick_id LIMIT ${limit}`.execute(this.db);
+    return rows.map((r) => this.remember(r));
+  }
+
+  /** Checks that a reader may start at `position`: not pruned, not ahead of the log. */
+  async checkPosition(position: Position): Promise<void> {
+    const base = await this.baseTick();
+    if (position.tick < base || (position.tick === base && position.last !== END)) throw expired();
+    const latest = await this.latestTick();
+    if (position.tick > latest.id) {
+      throw new DomainError('BAD_USER_INPUT', 'after: cursor is ahead of this change feed', { field: 'after' });
+    }
+  }
+
+  async batch(tickId: number): Promise<Batch> {
+    const cached = this.batches.get(tickId);
+    if (cached) return cached;
+    const { rows } = await sql<TickRow>`
+      SELECT tick_id, snapshot::text, created_at FROM change_ticks
+      WHERE tick_id <= ${tickId} ORDER BY tick_id DESC LIMIT 2`.execute(this.db);
+    const [current, before] = rows;
+    if (!current || Number(current.tick_id) !== tickId || !before) throw expired();
+    const tick = this.remember(current);
+    const { rows: txs } = await sql<{ txid: string; last: string; count: string }>`
+      SELECT txid::text, max(seq) AS last, count(*) AS count FROM order_changes
+      WHERE txid >= pg_snapshot_xmin(${before.snapshot}::pg_snapshot)
+        AND txid < pg_snapshot_xmax(${tick.snapshot}::pg_snapshot)
+        AND pg_visible_in_snapshot(txid, ${tick.snapshot}::pg_snapshot)
+        AND NOT pg_visible_in_snapshot(txid, ${before.snapshot}::pg_snapshot)
+      GROUP BY txid ORDER BY last`.execute(this.db);
+    const transactions = txs.map((t) => ({ txid: t.txid, last: Number(t.last), count: Number(t.count) }));
+    const batch: Batch = {
+      tick,
+      previous: parseSnapshot(before.snapshot),
+      transactions,
+      size: transactions.reduce((n, t) => n + t.count, 0),
+    };
+    setBounded(this.batches, tickId, batch, this.cacheSize);
+    return batch;
+  }
+
+  /**
+   * Up to `limit` entries after `from`, never past the end of tick `untilTick`.
+   */
+  async readAfter(from: Position, limit: number, untilTick: number): Promise<ReadResult> {
+    const entries: LogEntry[] = [];
+    let position = from;
+    while (entries.length < limit) {
+      if (position.last === END) {
+        if (position.tick >= untilTick) break;
+        const next = this.ticks.get(position.tick + 1) ?? (await this.ticksAfter(position.tick, 100))[0];
+        // Tick ids have no holes, so a missing successor was pruned while we read.
+        if (!next) throw expired();
+        if (next.id > untilTick) break;
+        position = { tick: next.id, last: 0, seq: 0 };
+      }
+      const batch = await this.batch(position.tick);
+      for (const tx of batch.transactions) {
+        if (tx.last < position.last) continue;
+        const afterSeq = tx.last === position.last ? position.seq : 0;
+        if (afterSeq >= tx.last) continue;
+        const rows = await this.transactionChanges(tx.txid, afterSeq, limit - entries.length);
+        for (const row of rows) {
+          const entry = toEntry(row, batch, tx.last);
+          entries.push(entry);
+          position = entry.position;
+        }
+        if (entries.length >= limit) return { entries, position };
+      }
+      position = endOfTick(position.tick);
+    }
+    return { entries, position };
+  }
+
+  private async transactionChanges(txid: string, afterSeq: number, limit: number): Promise<ChangeRow[]> {
+    const { rows } = await sql<ChangeRow>`
+      SELECT seq, txid::text, op, order_id, old_row, new_row FROM order_changes
+      WHERE txid = ${txid}::xid8 AND seq > ${afterSeq} ORDER BY seq LIMIT ${limit}`.execute(this.db);
+    return rows;
+  }
+
+  private remember(row: TickRow): Tick {
+    const tick = { id: Number(row.tick_id), snapshot: row.snapshot, createdAt: new Date(row.created_at) };
+    setBounded(this.ticks, tick.id, tick, this.cacheSize);
+    return tick;
+  }
+}
+
+interface TickRow {
+  tick_id: string;
+  snapshot: string;
+  created_at: Date;
+}
+
+interface ChangeRow {
+  seq: string;
+  txid: string;
+  op: ChangeOperation;
+  order_id: string;
+  old_row: OrderRow | null;
+  new_row: OrderRow | null;
+}
+
+function toEntry(row: ChangeRow, batch: Batch, last: number): LogEntry {
+  return {
+    position: { tick: batch.tick.id, last, seq: Number(row.seq) },
+    txid: Number(row.txid),
+    batchXmin: batch.previous.xmin,
+    committedAt: batch.tick.createdAt,
+    op: row.op,
+    orderId: String(row.order_id),
+    oldRow: row.old_row,
+    newRow: row.new_row,
+  };
+}
+
+function setBounded<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > max) map.delete(map.keys().next().value as K);
+}

@@ -1,0 +1,148 @@
+import pg from 'pg';
+import type { Logger } from '../log.ts';
+
+export const CHANGES_CHANNEL = 'order_changes';
+export const TICKS_CHANNEL = 'order_ticks';
+// Any constant works; every instance must use the same one.
+const TICKER_LOCK_KEY = 0x6f726472; // 'ordr'
+
+export interface FeedConnectionOptions {
+  connectionString: string;
+  log: Logger;
+  onNotification: (channel: string) => void;
+  onUp: () => void;
+  onDown: (reason: string) => void;
+  /** How often the connection is checked, and leadership sought when not held (default 1000 ms). */
+  checkIntervalMs?: number;
+  /** A check that takes longer than this means the connection is dead (default 5000 ms). */
+  checkTimeoutMs?: number;
+}
+
+/**
+ * The feed's own connection: never pooled, never left in a transaction. It LISTENs for wake-ups
+ * and holds the session advisory lock that makes one instance the ticker; when the connection
+ * dies the lock goes with it and another instance takes over. A silently dropped network is
+ * noticed by a periodic check with a deadline, on top of TCP keepalive.
+ */
+export class FeedConnection {
+  private client: pg.Client | undefined;
+  private stopped = false;
+  private leader = false;
+  private up = false;
+  private loop: Promise<void> | undefined;
+  private drop: ((reason: string) => void) | undefined;
+
+  constructor(private readonly options: FeedConnectionOptions) {}
+
+  get isUp(): boolean {
+    return this.up;
+  }
+
+  get isLeader(): boolean {
+    return this.up && this.leader;
+  }
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.drop?.('stopping');
+    await this.loop;
+  }
+
+  /** Runs `text` on the connection if this instance is the ticker; undefined otherwise. */
+  async queryAsLeader<R extends pg.QueryResultRow>(text: string): Promise<pg.QueryResult<R> | undefined> {
+    const client = this.client;
+    if (!client || !this.isLeader) return undefined;
+    return client.query<R>(text);
+  }
+
+  private async run(): Promise<void> {
+    let delay = 100;
+    while (!this.stopped) {
+      const reason = await this.session().catch((error: Error) => error.message || String(error));
+      if (this.up) delay = 100;
+      this.up = false;
+      this.leader = false;
+      if (this.stopped) break;
+      this.options.onDown(reason);
+      this.options.log.warn({ reason, retryInMs: delay }, 'change feed connection lost');
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 5_000);
+    }
+  }
+
+  /** One connection's life; resolves with the reason it ended. */
+  private async session(): Promise<string> {
+    const { checkIntervalMs = 1_000, checkTimeoutMs = 5_000 } = this.options;
+    const client = new pg.Client({
+      connectionString: this.options.connectionString,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 1_000,
+      connectionTimeoutMillis: checkTimeoutMs,
+      application_name: 'realtime-orders feed',
+    });
+    let ended!: (reason: string) => void;
+    const done = new Promise<string>((resolve) => {
+      ended = resolve;
+    });
+    this.drop = (reason) => {
+      ended(reason);
+      destroy(client);
+    };
+    client.on('error', (error) => this.drop?.(error.message));
+    client.on('end', () => this.drop?.('connection closed'));
+    client.on('notification', (msg) => this.options.onNotification(msg.channel));
+    this.client = client;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${CHANGES_CHANNEL}; LISTEN ${TICKS_CHANNEL}`);
+      await this.seekLeadership(client);
+      this.up = true;
+      this.options.onUp();
+      const check = async () => {
+        try {
+          await withDeadline(client.query('SELECT 1'), checkTimeoutMs);
+          if (!this.leader) await this.seekLeadership(client);
+          timer = setTimeout(check, checkIntervalMs);
+        } catch (error) {
+          this.drop?.(`health check failed: ${(error as Error).message}`);
+        }
+      };
+      timer = setTimeout(check, checkIntervalMs);
+      return await done;
+    } finally {
+      clearTimeout(timer);
+      this.client = undefined;
+      this.drop = undefined;
+      destroy(client);
+    }
+  }
+
+  private async seekLeadership(client: pg.Client): Promise<void> {
+    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [
+      TICKER_LOCK_KEY,
+    ]);
+    const locked = rows[0]?.locked === true;
+    if (locked && !this.leader) this.options.log.info('this instance is now the change feed ticker');
+    this.leader = locked;
+  }
+}
+
+function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+// end() waits for the server to acknowledge, which never happens on a dead network.
+function destroy(client: pg.Client): void {
+  const stream = (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream;
+  stream?.destroy();
+  client.end().catch(() => {});
+}

@@ -1,0 +1,322 @@
+import { Repeater } from '@repeaterjs/repeater';
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/database.ts';
+import { DomainError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { type ChangeFilter, entryToChange, type LogEntry, type OrderChange } from './change.ts';
+import { ChangeLog, type ReadResult } from './change-log.ts';
+import { CursorReader } from './cursor-reader.ts';
+import { CHANGES_CHANNEL, FeedConnection, TICKS_CHANNEL } from './feed-connection.ts';
+import { comparePositions, type Cursor, decodeCursor, encodeCursor, endOfTick, type Position } from './position.ts';
+import { pruneChangeLog } from './retention.ts';
+
+export interface ChangeFeedOptions {
+  db: Kysely<Database>;
+  /** For the feed's own dedicated connection. */
+  connectionString: string;
+  log: Logger;
+  /** How long history is kept (CHANGE_RETENTION). */
+  retentionMs: number;
+  /** Safety net for missed wake-ups: tick and read this often anyway (default 1000 ms). */
+  pollIntervalMs?: number;
+  /** How often the ticker prunes expired history (default 60 s). */
+  pruneIntervalMs?: number;
+  /** Recent entries kept in memory for live subscribers (default 10,000). */
+  windowSize?: number;
+  /** Entries read per step by one subscriber (default 500). */
+  pageSize?: number;
+  /** Checks of the dedicated connection (see FeedConnection). */
+  checkIntervalMs?: number;
+  checkTimeoutMs?: number;
+}
+
+export interface FeedStatus {
+  listening: boolean;
+  leader: boolean;
+  headTick: number | undefined;
+  reason: string | undefined;
+}
+
+export interface SubscribeOptions {
+  after?: string | null;
+  filter?: ChangeFilter;
+}
+
+/**
+ * Delivers the change log to any number of readers. One pump per instance follows the log's head
+ * into a window of recent entries that live subscribers read from memory; a reader that falls
+ * behind the window, or resumes from an old cursor, reads the log itself at its own pace. Every
+ * reader is pulled by its consumer, so a burst never queues more than a page per subscriber.
+ */
+export class ChangeFeed {
+  readonly changeLog: ChangeLog;
+  private readonly connection: FeedConnection;
+  private head: Position | undefined;
+  private window: LogEntry[] = [];
+  private windowBase: Position | undefined;
+  private readonly changes = new WeakMap<LogEntry, OrderChange>();
+  private waiters = new Set<() => void>();
+  private downReason: string | undefined = 'starting';
+  private stopped = false;
+  private timers: NodeJS.Timeout[] = [];
+  private readonly tick = serialized(() => this.makeTicks());
+  private readonly pump = serialized(() => this.followHead());
+  private readonly windowSize: number;
+  private readonly pageSize: number;
+
+  constructor(private readonly options: ChangeFeedOptions) {
+    this.changeLog = new ChangeLog(options.db);
+    this.windowSize = options.windowSize ?? 10_000;
+    this.pageSize = options.pageSize ?? 500;
+    this.connection = new FeedConnection({
+      connectionString: options.connectionString,
+      log: options.log,
+      checkIntervalMs: options.checkIntervalMs,
+      checkTimeoutMs: options.checkTimeoutMs,
+      onNotification: (channel) => {
+        if (channel === CHANGES_CHANNEL) this.tick();
+        if (channel === TICKS_CHANNEL) this.pump();
+      },
+      onUp: () => {
+        this.downReason = undefined;
+        this.tick();
+        this.pump();
+      },
+      onDown: (reason) => {
+        this.downReason = `change feed connection down: ${reason}`;
+      },
+    });
+  }
+
+  async start(): Promise<void> {
+    const latest = await this.changeLog.latestTick();
+    this.head = endOfTick(latest.id);
+    this.windowBase = this.head;
+    this.connection.start();
+    const poll = this.options.pollIntervalMs ?? 1_000;
+    this.timers.push(
+      setInterval(() => {
+        this.tick();
+        this.pump();
+      }, poll),
+      setInterval(() => void this.prune(), this.options.pruneIntervalMs ?? 60_000),
+    );
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const timer of this.timers) clearInterval(timer);
+    this.wake();
+    await this.connection.stop();
+  }
+
+  status(): FeedStatus {
+    const listening = this.connection.isUp && this.head !== undefined && !this.stopped;
+    return {
+      listening,
+      leader: this.connection.isLeader,
+      headTick: this.head?.tick,
+      reason: listening ? undefined : (this.downReason ?? 'stopped'),
+    };
+  }
+
+  /**
+   * Every change after `after` (or from now), then live. Cursor errors are thrown here, before
+   * the stream starts, so that they reach the client as a plain GraphQL error.
+   */
+  async subscribe(options: SubscribeOptions = {}): Promise<AsyncIterableIterator<OrderChange>> {
+    const cursor = await this.startCursor(options.after, () => this.requireHead());
+    return new Repeater<OrderChange>(async (push, stop) => {
+      const abort = new AbortController();
+      void stop.then(() => abort.abort());
+      const reader = new CursorReader(cursor, options.filter, (entry) => this.plainChange(entry));
+      try {
+        while (!abort.signal.aborted) {
+          const page = await this.readFrom(reader.position, abort.signal);
+          if (!page) break;
+          for (const change of reader.accept(page)) {
+            await push(change);
+            if (abort.signal.aborted) break;
+          }
+        }
+        stop();
+      } catch (error) {
+        stop(error);
+      }
+    });
+  }
+
+  /** Past changes after `after` (default: the oldest kept), oldest first, up to `first`. */
+  async history(options: SubscribeOptions & { first: number }): Promise<OrderChange[]> {
+    const cursor = await this.startCursor(options.after, async () => endOfTick(await this.changeLog.baseTick()));
+    const reader = new CursorReader(cursor, options.filter, (entry) => this.plainChange(entry));
+    const changes: OrderChange[] = [];
+    const until = this.requireHead();
+    while (changes.length < options.first && comparePositions(reader.position, until) < 0) {
+      const page = await this.readLog(reader.position, until.tick);
+      for (const change of reader.accept(page)) {
+        changes.push(change);
+        if (changes.length >= options.first) break;
+      }
+    }
+    return changes;
+  }
+
+  private async startCursor(after: string | null | undefined, otherwise: () => Position | Promise<Position>) {
+    if (after === undefined || after === null) return { position: await otherwise() } satisfies Cursor;
+    const cursor = decodeCursor(after);
+    await this.changeLog.checkPosition(cursor.position);
+    return cursor;
+  }
+
+  private requireHead(): Position {
+    if (!this.head) throw new Error('change feed not started');
+    return this.head;
+  }
+
+  private plainChange(entry: LogEntry): OrderChange {
+    let change = this.changes.get(entry);
+    if (!change) {
+      change = entryToChange(entry, encodeCursor({ position: entry.position }));
+      this.changes.set(entry, change);
+    }
+    return change;
+  }
+
+  /** The next entries after `position`: waits at the head, reads memory when it can, else the log. */
+  private async readFrom(position: Position, signal: AbortSignal): Promise<ReadResult | undefined> {
+    for (;;) {
+      if (this.stopped || signal.aborted) return undefined;
+      const head = this.requireHead();
+      if (comparePositions(position, head) >= 0) {
+        await this.nextAdvance(signal);
+        continue;
+      }
+      if (this.windowBase && comparePositions(position, this.windowBase) >= 0) {
+        return this.readWindow(position, head);
+      }
+      return this.readLog(position, head.tick, signal);
+    }
+  }
+
+  private readWindow(position: Position, head: Position): ReadResult {
+    let low = 0;
+    let high = this.window.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (comparePositions((this.window[mid] as LogEntry).position, position) <= 0) low = mid + 1;
+      else high = mid;
+    }
+    const entries = this.window.slice(low, low + this.pageSize);
+    const reachedEnd = low + entries.length >= this.window.length;
+    return { entries, position: reachedEnd ? head : (entries.at(-1) as LogEntry).position };
+  }
+
+  // A reader outlives database outages: connection errors are retried, never passed on.
+  private async readLog(position: Position, untilTick: number, signal?: AbortSignal): Promise<ReadResult> {
+    for (let delay = 100; ; delay = Math.min(delay * 2, 5_000)) {
+      try {
+        return await this.changeLog.readAfter(position, this.pageSize, untilTick);
+      } catch (error) {
+        if (!isConnectionError(error) || this.stopped || signal?.aborted) throw error;
+        this.options.log.warn({ err: error, retryInMs: delay }, 'reading the change log failed; retrying');
+        await sleep(delay);
+      }
+    }
+  }
+
+  private nextAdvance(signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        this.waiters.delete(done);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      this.waiters.add(done);
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  private wake(): void {
+    const waiters = [...this.waiters];
+    this.waiters.clear();
+    for (const waiter of waiters) waiter();
+  }
+
+  private async makeTicks(): Promise<void> {
+    try {
+      const result = await this.connection.queryAsLeader<{ tick: string | null }>(
+        'SELECT make_change_tick() AS tick',
+      );
+      if (result?.rows[0]?.tick) this.pump();
+    } catch (error) {
+      if (!this.stopped) this.options.log.warn({ err: error }, 'making a tick failed');
+    }
+  }
+
+  /** Moves the head over every new tick, keeping small batches in the window. */
+  private async followHead(): Promise<void> {
+    try {
+      for (;;) {
+        const head = this.requireHead();
+        const ticks = await this.changeLog.ticksAfter(head.tick, 100);
+        for (const tick of ticks) {
+          const batch = await this.changeLog.batch(tick.id);
+          const end = endOfTick(tick.id);
+          if (batch.size > this.windowSize / 2) {
+            // Too big to hold: readers behind it read it from the log at their own pace.
+            this.window = [];
+            this.windowBase = end;
+          } else {
+            const { entries } = await this.changeLog.readAfter(this.requireHead(), batch.size + 1, tick.id);
+            this.window.push(...entries);
+            const excess = this.window.length - this.windowSize;
+            if (excess > 0) this.windowBase = (this.window.splice(0, excess).at(-1) as LogEntry).position;
+          }
+          this.head = end;
+          this.wake();
+        }
+        if (ticks.length < 100) return;
+      }
+    } catch (error) {
+      if (!this.stopped) this.options.log.warn({ err: error }, 'following the change log failed; will retry');
+    }
+  }
+
+  private async prune(): Promise<void> {
+    if (!this.connection.isLeader || this.stopped) return;
+    try {
+      const removed = await pruneChangeLog(this.options.db, this.options.retentionMs);
+      if (removed > 0) this.options.log.info({ removed }, 'pruned expired change history');
+    } catch (error) {
+      this.options.log.warn({ err: error }, 'pruning the change log failed');
+    }
+  }
+}
+
+/** Runs `task` one at a time; calls while it runs fold into one more run after it. */
+function serialized(task: () => Promise<void>): () => void {
+  let running = false;
+  let again = false;
+  const run = async () => {
+    running = true;
+    do {
+      again = false;
+      await task();
+    } while (again);
+    running = false;
+  };
+  return () => {
+    if (running) again = true;
+    else void run();
+  };
+}
+
+function isConnectionError(error: unknown): boolean {
+  if (error instanceof DomainError) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== 'string') return true;
+  return /^(08|53|57P)/.test(code) || code.startsWith('E');
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

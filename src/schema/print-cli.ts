@@ -1,0 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { printedSchema, printedSchemaPath } from './print.ts';
+
+writeFileSync(printedSchemaPath, printedSchema());
+console.log(`wrote ${printedSchemaPath}`);
