@@ -67,12 +67,16 @@ export async function up(db: Kysely<any>): Promise<void> {
       RETURN NULL;
     END $$`.execute(db);
   await sql`CREATE TRIGGER orders_capture_insert AFTER INSERT ON orders
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION orders_capture_insert()`.execute(db);
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION orders_capture_insert()`.execute(
+    db,
+  );
   await sql`CREATE TRIGGER orders_capture_update AFTER UPDATE ON orders
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION orders_capture_update()`.execute(db);
   await sql`CREATE TRIGGER orders_capture_delete AFTER DELETE ON orders
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION orders_capture_delete()`.execute(db);
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION orders_capture_delete()`.execute(
+    db,
+  );
   await sql`CREATE TRIGGER orders_capture_truncate BEFORE TRUNCATE ON orders
     FOR EACH STATEMENT EXECUTE FUNCTION orders_capture_truncate()`.execute(db);
 

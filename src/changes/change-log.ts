@@ -27,7 +27,11 @@ export interface ReadResult {
 }
 
 const expired = () =>
-  new DomainError('CURSOR_EXPIRED', 'cursor is older than the change log retention; read a fresh snapshot', {});
+  new DomainError(
+    'CURSOR_EXPIRED',
+    'cursor is older than the change log retention; read a fresh snapshot',
+    {},
+  );
 
 /**
  * Reads the durable change log in delivery order. Ticks and batches never change once committed,
@@ -44,7 +48,9 @@ export class ChangeLog {
 
   async latestTick(): Promise<Tick> {
     const { rows } = await sql<TickRow>`
-      SELECT tick_id, snapshot::text, created_at FROM change_ticks ORDER BY tick_id DESC LIMIT 1`.execute(this.db);
+      SELECT tick_id, snapshot::text, created_at FROM change_ticks ORDER BY tick_id DESC LIMIT 1`.execute(
+      this.db,
+    );
     const row = rows[0];
     if (!row) throw new Error('change_ticks is empty: migrations did not run');
     return this.remember(row);
@@ -52,7 +58,9 @@ export class ChangeLog {
 
   /** The oldest tick kept: positions before its end are gone. */
   async baseTick(): Promise<number> {
-    const { rows } = await sql<{ tick_id: string }>`SELECT min(tick_id) AS tick_id FROM change_ticks`.execute(this.db);
+    const { rows } = await sql<{ tick_id: string }>`SELECT min(tick_id) AS tick_id FROM change_ticks`.execute(
+      this.db,
+    );
     return Number(rows[0]?.tick_id ?? 0);
   }
 
@@ -69,7 +77,9 @@ export class ChangeLog {
     if (position.tick < base || (position.tick === base && position.last !== END)) throw expired();
     const latest = await this.latestTick();
     if (position.tick > latest.id) {
-      throw new DomainError('BAD_USER_INPUT', 'after: cursor is ahead of this change feed', { field: 'after' });
+      throw new DomainError('BAD_USER_INPUT', 'after: cursor is ahead of this change feed', {
+        field: 'after',
+      });
     }
   }
 

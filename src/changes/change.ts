@@ -1,4 +1,11 @@
-import { ORDER_STATE_FIELDS, type Order, type OrderRow, type OrderState, type OrderStatus, orderRowToOrder } from '../orders/order.ts';
+import {
+  ORDER_STATE_FIELDS,
+  type Order,
+  type OrderRow,
+  type OrderState,
+  type OrderStatus,
+  orderRowToOrder,
+} from '../orders/order.ts';
 import type { Position } from './position.ts';
 
 export type ChangeOperation = 'INSERT' | 'UPDATE' | 'DELETE';

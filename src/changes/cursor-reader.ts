@@ -1,4 +1,10 @@
-import { type ChangeFilter, entryToChange, type LogEntry, matchesFilter, type OrderChange } from './change.ts';
+import {
+  type ChangeFilter,
+  entryToChange,
+  type LogEntry,
+  matchesFilter,
+  type OrderChange,
+} from './change.ts';
 import type { ReadResult } from './change-log.ts';
 import { type Cursor, encodeCursor, type Position, type Snapshot, visibleIn } from './position.ts';
 

@@ -7,7 +7,14 @@ import { type ChangeFilter, entryToChange, type LogEntry, type OrderChange } fro
 import { ChangeLog, type ReadResult } from './change-log.ts';
 import { CursorReader } from './cursor-reader.ts';
 import { CHANGES_CHANNEL, FeedConnection, TICKS_CHANNEL } from './feed-connection.ts';
-import { comparePositions, type Cursor, decodeCursor, encodeCursor, endOfTick, type Position } from './position.ts';
+import {
+  type Cursor,
+  comparePositions,
+  decodeCursor,
+  encodeCursor,
+  endOfTick,
+  type Position,
+} from './position.ts';
 import { pruneChangeLog } from './retention.ts';
 
 export interface ChangeFeedOptions {
@@ -148,7 +155,9 @@ export class ChangeFeed {
 
   /** Past changes after `after` (default: the oldest kept), oldest first, up to `first`. */
   async history(options: SubscribeOptions & { first: number }): Promise<OrderChange[]> {
-    const cursor = await this.startCursor(options.after, async () => endOfTick(await this.changeLog.baseTick()));
+    const cursor = await this.startCursor(options.after, async () =>
+      endOfTick(await this.changeLog.baseTick()),
+    );
     const reader = new CursorReader(cursor, options.filter, (entry) => this.plainChange(entry));
     const changes: OrderChange[] = [];
     const until = this.requireHead();

@@ -69,7 +69,8 @@ export function decodeCursor(text: string, field = 'after'): Cursor {
   while (i < base.length && numbers.length < 3) {
     const length = Number.parseInt(base[i] ?? '', 16);
     const digits = base.slice(i + 1, i + 1 + length);
-    if (!(length >= 1) || digits.length !== length || !/^(0|[1-9a-f][0-9a-f]*)$/.test(digits)) throw invalid();
+    if (!(length >= 1) || digits.length !== length || !/^(0|[1-9a-f][0-9a-f]*)$/.test(digits))
+      throw invalid();
     numbers.push(Number.parseInt(digits, 16));
     i += 1 + length;
   }

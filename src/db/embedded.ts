@@ -62,7 +62,14 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     persistent: true,
     createPostgresUser: isRoot,
     initdbFlags: ['--encoding=UTF8', '--locale=C'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'],
+    postgresFlags: [
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
+      '-c',
+      'max_connections=200',
+    ],
     onLog: (m) => log(String(m).trim()),
     onError: (m) => log(String(m instanceof Error ? m.message : m).trim()),
   });
@@ -104,7 +111,9 @@ async function refuseIfRunning(dataDir: string): Promise<void> {
   } catch {
     return; // stale lock file from a crash; PostgreSQL removes it itself
   }
-  throw new Error(`the embedded database in ${dataDir} is already in use by process ${pid} (is another npm start running?)`);
+  throw new Error(
+    `the embedded database in ${dataDir} is already in use by process ${pid} (is another npm start running?)`,
+  );
 }
 
 // PostgreSQL refuses to run as root, so as root the cluster runs as the `postgres` user, which

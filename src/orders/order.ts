@@ -1,7 +1,13 @@
 import type { OrderStatusValue } from '../db/database.ts';
 
 export type OrderStatus = OrderStatusValue;
-export const ORDER_STATUSES: readonly OrderStatus[] = ['pending', 'processing', 'shipped', 'delivered', 'cancelled'];
+export const ORDER_STATUSES: readonly OrderStatus[] = [
+  'pending',
+  'processing',
+  'shipped',
+  'delivered',
+  'cancelled',
+];
 
 /** The values of an order at one moment. */
 export interface OrderState {

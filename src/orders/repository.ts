@@ -7,6 +7,7 @@ import {
   validateExpectedVersion,
   validateOrderId,
   validatePageSize,
+  validateStatus,
   validateUpdateOrder,
 } from './validation.ts';
 
@@ -30,7 +31,12 @@ export async function createOrder(db: Db, input: unknown): Promise<Order> {
   return orderRowToOrder(row);
 }
 
-export async function updateOrder(db: Db, id: unknown, input: unknown, expectedVersion?: unknown): Promise<Order> {
+export async function updateOrder(
+  db: Db,
+  id: unknown,
+  input: unknown,
+  expectedVersion?: unknown,
+): Promise<Order> {
   const orderId = validateOrderId(id);
   const valid = validateUpdateOrder(input);
   const version = validateExpectedVersion(expectedVersion);
@@ -80,14 +86,19 @@ export interface ListOrdersOptions {
   first?: number;
   /** An order id: the page starts after it (keyset pagination by id). */
   afterId?: string;
-  status?: OrderStatus;
+  status?: OrderStatus | string;
 }
 
 export async function listOrders(db: Db, options: ListOrdersOptions = {}): Promise<OrderPage> {
   const first = validatePageSize(options.first ?? 50, MAX_PAGE_SIZE);
-  let query = db.selectFrom('orders').selectAll().orderBy('id').limit(first + 1);
-  if (options.afterId !== undefined) query = query.where('id', '>', validateOrderId(options.afterId, 'after'));
-  if (options.status !== undefined) query = query.where('status', '=', options.status);
+  let query = db
+    .selectFrom('orders')
+    .selectAll()
+    .orderBy('id')
+    .limit(first + 1);
+  if (options.afterId !== undefined)
+    query = query.where('id', '>', validateOrderId(options.afterId, 'after'));
+  if (options.status !== undefined) query = query.where('status', '=', validateStatus(options.status));
   const rows = await query.execute();
   return { orders: rows.slice(0, first).map(orderRowToOrder), hasNextPage: rows.length > first };
 }

@@ -2,11 +2,7 @@ import { z } from 'zod';
 import { badInput } from '../errors.ts';
 import { ORDER_STATUSES, type OrderStatus } from './order.ts';
 
-const name = z
-  .string()
-  .trim()
-  .min(1, 'must not be empty')
-  .max(200, 'must be at most 200 characters');
+const name = z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
 const quantity = z
   .number()
   .int('must be a whole number')
@@ -86,4 +82,10 @@ export function validatePageSize(first: unknown, max: number, field = 'first'): 
     throw badInput(field, `must be an integer from 1 to ${max}`);
   }
   return first;
+}
+
+export function validateStatus(value: unknown, field = 'status'): OrderStatus {
+  const result = status.safeParse(value);
+  if (!result.success) throw badInput(field, `must be one of ${ORDER_STATUSES.join(', ')}`);
+  return result.data;
 }

@@ -1,4 +1,9 @@
-import { CHANGE_OPERATIONS, type ChangeFilter, type ChangeOperation, type OrderChange } from '../changes/change.ts';
+import {
+  CHANGE_OPERATIONS,
+  type ChangeFilter,
+  type ChangeOperation,
+  type OrderChange,
+} from '../changes/change.ts';
 import { validateOrderId, validatePageSize } from '../orders/validation.ts';
 import { builder } from './builder.ts';
 import { OrderRef, OrderStateRef, OrderStatusEnum } from './order.ts';
@@ -40,7 +45,11 @@ const OrderChangeFilter = builder.inputType('OrderChangeFilter', {
   }),
 });
 
-type FilterArg = { ids?: (string | number)[] | null; statuses?: ChangeFilter['statuses']; operations?: ChangeFilter['operations'] };
+type FilterArg = {
+  ids?: (string | number)[] | null;
+  statuses?: ChangeFilter['statuses'];
+  operations?: ChangeFilter['operations'];
+};
 
 function toFilter(where: FilterArg | null | undefined): ChangeFilter | undefined {
   if (!where) return undefined;
@@ -78,7 +87,8 @@ builder.subscriptionField('orderChanged', (t) =>
       where: t.arg({ type: OrderChangeFilter }),
       after: t.arg.string(),
     },
-    subscribe: (_root, args, { changes }) => changes.subscribe({ after: args.after, filter: toFilter(args.where) }),
+    subscribe: (_root, args, { changes }) =>
+      changes.subscribe({ after: args.after, filter: toFilter(args.where) }),
     resolve: (change) => change,
   }),
 );

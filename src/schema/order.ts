@@ -78,9 +78,12 @@ builder.mutationField('updateOrder', (t) =>
     args: {
       id: t.arg.id({ required: true }),
       input: t.arg({ type: UpdateOrderInput, required: true }),
-      expectedVersion: t.arg.int({ description: 'Fail with CONFLICT unless the stored version is this one.' }),
+      expectedVersion: t.arg.int({
+        description: 'Fail with CONFLICT unless the stored version is this one.',
+      }),
     },
-    resolve: (_root, { id, input, expectedVersion }, { db }) => updateOrder(db, String(id), input, expectedVersion),
+    resolve: (_root, { id, input, expectedVersion }, { db }) =>
+      updateOrder(db, String(id), input, expectedVersion),
   }),
 );
 
@@ -90,7 +93,9 @@ builder.mutationField('deleteOrder', (t) =>
     description: 'Deletes an order and returns it as it was.',
     args: {
       id: t.arg.id({ required: true }),
-      expectedVersion: t.arg.int({ description: 'Fail with CONFLICT unless the stored version is this one.' }),
+      expectedVersion: t.arg.int({
+        description: 'Fail with CONFLICT unless the stored version is this one.',
+      }),
     },
     resolve: (_root, { id, expectedVersion }, { db }) => deleteOrder(db, String(id), expectedVersion),
   }),

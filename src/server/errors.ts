@@ -1,0 +1,23 @@
+import { GraphQLError } from 'graphql';
+import { createGraphQLError, maskError } from 'graphql-yoga';
+import { DomainError } from '../errors.ts';
+
+/** The one place where domain errors become GraphQL errors; anything unexpected stays masked. */
+export function maskGraphQLError(error: unknown, message: string, isDev?: boolean): Error {
+  const original = error instanceof GraphQLError ? error.originalError : error;
+  if (original instanceof DomainError) {
+    return createGraphQLError(original.message, {
+      nodes: error instanceof GraphQLError ? error.nodes : undefined,
+      path: error instanceof GraphQLError ? error.path : undefined,
+      extensions: { code: original.code, ...original.details },
+    });
+  }
+  return maskError(error, message, isDev);
+}
+
+export const HTTP_STATUS: Record<DomainError['code'], number> = {
+  BAD_USER_INPUT: 400,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  CURSOR_EXPIRED: 410,
+};

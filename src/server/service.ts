@@ -1,0 +1,118 @@
+import { sql } from 'kysely';
+import { ChangeFeed } from '../changes/feed.ts';
+import { type Config, ConfigError, redact } from '../config.ts';
+import { createDb, createPool } from '../db/connect.ts';
+import { type EmbeddedPostgres, startEmbeddedPostgres } from '../db/embedded.ts';
+import { migrateToLatest } from '../db/migrate.ts';
+import type { Logger } from '../log.ts';
+import { type App, buildApp, type Readiness } from './app.ts';
+
+export interface Service {
+  url: string;
+  databaseUrl: string;
+  app: App;
+  feed: ChangeFeed;
+  stop(): Promise<void>;
+}
+
+export interface ServiceOptions {
+  /** Feed tuning, for tests. */
+  feed?: Partial<ConstructorParameters<typeof ChangeFeed>[0]>;
+}
+
+/**
+ * Starts everything in order: the database (embedded unless DATABASE_URL), HTTP (so /health and
+ * /ready answer while the database is awaited), migrations, then the change feed.
+ */
+export async function startService(
+  config: Config,
+  log: Logger,
+  options: ServiceOptions = {},
+): Promise<Service> {
+  let embedded: EmbeddedPostgres | undefined;
+  if (!config.databaseUrl) {
+    log.info({ dir: config.dataDir }, 'starting the embedded PostgreSQL');
+    embedded = await startEmbeddedPostgres({
+      dir: config.dataDir,
+      onLog: (line) => log.debug({ postgres: line }),
+    });
+  }
+  const databaseUrl = config.databaseUrl ?? (embedded as EmbeddedPostgres).url;
+  const pool = createPool(databaseUrl);
+  const db = createDb(pool);
+  const feed = new ChangeFeed({
+    db,
+    connectionString: databaseUrl,
+    log: log.child({ component: 'change-feed' }),
+    retentionMs: config.changeRetentionMs,
+    ...options.feed,
+  });
+
+  let starting: string | undefined = 'waiting for the database';
+  const readiness = async (): Promise<Readiness> => {
+    if (starting) return { ready: false, reason: starting };
+    try {
+      await withTimeout(sql`SELECT 1`.execute(db), 2_000);
+    } catch (error) {
+      return { ready: false, reason: `database: ${(error as Error).message}` };
+    }
+    const status = feed.status();
+    return status.listening ? { ready: true } : { ready: false, reason: status.reason };
+  };
+
+  const app = buildApp({ db, feed, log, readiness });
+  const stopAll = async () => {
+    await app.close().catch(() => {});
+    await feed.stop().catch(() => {});
+    await db.destroy().catch(() => {});
+    await embedded?.stop().catch(() => {});
+  };
+  try {
+    const url = await app.listen(config.port, config.host).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'EADDRINUSE')
+        throw new ConfigError(`port ${config.port} on ${config.host} is already in use`);
+      if (error.code === 'EADDRNOTAVAIL')
+        throw new ConfigError(`HOST ${config.host} is not an address of this machine`);
+      throw error;
+    });
+    await waitForDatabase(db, databaseUrl, log);
+    starting = 'applying migrations';
+    const applied = await migrateToLatest(db);
+    if (applied.length) log.info({ applied }, 'migrations applied');
+    starting = 'starting the change feed';
+    await feed.start();
+    starting = undefined;
+    return { url, databaseUrl, app, feed, stop: stopAll };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+// A server that is down or starting is waited for; one that refuses us (bad password, unknown
+// database or host) is a configuration mistake and ends the start.
+async function waitForDatabase(db: ReturnType<typeof createDb>, url: string, log: Logger): Promise<void> {
+  for (let delay = 250, attempt = 1; ; attempt++, delay = Math.min(delay * 2, 5_000)) {
+    try {
+      await sql`SELECT 1`.execute(db);
+      return;
+    } catch (error) {
+      const { code, message } = error as { code?: string; message: string };
+      if (code === '28P01' || code === '28000' || code === '3D000' || code === 'ENOTFOUND') {
+        throw new ConfigError(`DATABASE_URL ${redact(url)}: ${message}`);
+      }
+      log.warn({ attempt, retryInMs: delay, reason: message }, 'database not reachable yet; retrying');
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

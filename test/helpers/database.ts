@@ -1,0 +1,52 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { inject } from 'vitest';
+import { createDb, createPool, type Db } from '../../src/db/connect.ts';
+import { migrateToLatest } from '../../src/db/migrate.ts';
+
+export interface TestDatabase {
+  url: string;
+  db: Db;
+  /** Runs plain SQL on a connection of its own, as psql or another service would. */
+  sql<R extends pg.QueryResultRow = Record<string, unknown>>(text: string, values?: unknown[]): Promise<R[]>;
+  drop(): Promise<void>;
+}
+
+export function databaseUrl(name: string, server = inject('postgresServerUrl')): string {
+  const url = new URL(server);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/** A fresh, migrated database of its own, so test files can run in parallel. */
+export async function createTestDatabase(server = inject('postgresServerUrl')): Promise<TestDatabase> {
+  const name = `ro_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: databaseUrl('postgres', server) });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = databaseUrl(name, server);
+  const pool = createPool(url, 5);
+  const db = createDb(pool);
+  await migrateToLatest(db);
+  return {
+    url,
+    db,
+    async sql(text, values) {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        return (await client.query(text, values)).rows;
+      } finally {
+        await client.end();
+      }
+    },
+    async drop() {
+      await db.destroy();
+      const client = new pg.Client({ connectionString: databaseUrl('postgres', server) });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await client.end();
+    },
+  };
+}
