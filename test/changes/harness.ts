@@ -1,0 +1,247 @@
+import pg from 'pg';
+import { expect } from 'vitest';
+import type { OrderChange } from '../../src/changes/change.ts';
+import { ChangeFeed, type ChangeFeedOptions } from '../../src/changes/feed.ts';
+import { decodeCursor } from '../../src/changes/position.ts';
+import { createLogger } from '../../src/log.ts';
+import type { TestDatabase } from '../helpers/database.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+/** What a writer saw its committed transaction do: the ground truth deliveries are checked against. */
+export interface CommittedChange {
+  op: 'INSERT' | 'UPDATE' | 'DELETE';
+  id: string;
+  version: number;
+  /** The writer's own name for the transaction, to check that its changes arrive together. */
+  tx: string;
+}
+
+export const changeKey = (c: { op: string; id: string; version: number }) => `${c.op}:${c.id}:${c.version}`;
+export const receivedKey = (c: OrderChange) =>
+  changeKey({ op: c.operation, id: c.order.id, version: c.order.version });
+
+export async function startFeed(database: TestDatabase, options: Partial<ChangeFeedOptions> = {}) {
+  const feed = new ChangeFeed({
+    db: database.db,
+    connectionString: database.url,
+    log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+    retentionMs: 7 * 86400e3,
+    pollIntervalMs: 200,
+    checkIntervalMs: 200,
+    checkTimeoutMs: 2_000,
+    ...options,
+  });
+  await feed.start();
+  return feed;
+}
+
+/** Reads an iterator of changes into an array until stopped. */
+export function collect(iterator: AsyncIterableIterator<OrderChange>) {
+  const changes: OrderChange[] = [];
+  let failure: unknown;
+  const done = (async () => {
+    try {
+      for await (const change of iterator) changes.push(change);
+    } catch (error) {
+      failure = error;
+    }
+  })();
+  return {
+    changes,
+    get failure() {
+      return failure;
+    },
+    async stop() {
+      await iterator.return?.();
+      await done;
+    },
+  };
+}
+
+/**
+ * Every committed change arrived exactly once; per order, in commit order (versions rise, INSERT
+ * first, DELETE last); each transaction's changes together; cursors strictly increasing byte-wise.
+ */
+export function expectExactDelivery(received: OrderChange[], committed: CommittedChange[]) {
+  const keys = received.map(receivedKey);
+  const duplicates = keys.filter((k, i) => keys.indexOf(k) !== i);
+  expect(duplicates, 'duplicates').toEqual([]);
+  const expected = new Set(committed.map(changeKey));
+  const missing = [...expected].filter((k) => !keys.includes(k));
+  expect(missing, 'missing changes').toEqual([]);
+  const unexpected = keys.filter((k) => !expected.has(k));
+  expect(unexpected, 'changes nobody committed').toEqual([]);
+
+  for (let i = 1; i < received.length; i++) {
+    const [a, b] = [received[i - 1] as OrderChange, received[i] as OrderChange];
+    if (Buffer.compare(Buffer.from(a.cursor), Buffer.from(b.cursor)) >= 0) {
+      throw new Error(`cursor ${b.cursor} does not follow ${a.cursor}`);
+    }
+  }
+
+  const lastVersion = new Map<string, number>();
+  const deleted = new Set<string>();
+  for (const change of received) {
+    const id = change.order.id;
+    expect(deleted.has(id), `change to order ${id} after its DELETE`).toBe(false);
+    const before = lastVersion.get(id);
+    if (change.operation === 'INSERT') expect(before, `INSERT of order ${id} not first`).toBeUndefined();
+    if (change.operation === 'UPDATE' && before !== undefined) {
+      expect(change.order.version, `order ${id} out of order`).toBeGreaterThan(before);
+    }
+    if (change.operation === 'DELETE') {
+      deleted.add(id);
+      if (before !== undefined) expect(change.order.version, `order ${id} deleted out of order`).toBe(before);
+    }
+    lastVersion.set(id, change.order.version);
+  }
+
+  const txOf = new Map(committed.map((c) => [changeKey(c), c.tx]));
+  const positions = new Map<string, number[]>();
+  keys.forEach((key, index) => {
+    const tx = txOf.get(key) as string;
+    positions.set(tx, [...(positions.get(tx) ?? []), index]);
+  });
+  for (const [tx, indexes] of positions) {
+    const contiguous = indexes.every((index, i) => i === 0 || index === (indexes[i - 1] as number) + 1);
+    expect(contiguous, `transaction ${tx} split: ${indexes.join(',')}`).toBe(true);
+  }
+}
+
+export async function waitForCount(changes: unknown[], count: number, timeoutMs = 30_000) {
+  await waitFor(() => changes.length >= count, {
+    timeoutMs,
+    message: `${count} changes (have ${changes.length})`,
+  });
+  // Anything extra (a duplicate) would arrive right behind; give it the chance to show up.
+  await new Promise((r) => setTimeout(r, 300));
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface WorkloadOptions {
+  writers: number;
+  transactionsPerWriter: number;
+  /** Shared orders that writers update concurrently (row locks serialize them). */
+  sharedIds: string[];
+  /** Fraction of transactions that roll back. */
+  rollbackRate?: number;
+  /** Pause inside some transactions after their first write: they take seq values early and commit late. */
+  slowMs?: number;
+  slowRate?: number;
+}
+
+/**
+ * Writers on connections of their own, recording what each committed transaction did, as
+ * RETURNING reported it. Failed transactions (deadlocks) are rolled back and not recorded.
+ */
+let workloadRuns = 0;
+
+export async function runWorkload(url: string, options: WorkloadOptions): Promise<CommittedChange[]> {
+  const run = ++workloadRuns;
+  const committed: CommittedChange[] = [];
+  let seed = 12345;
+  const random = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+  await Promise.all(
+    Array.from({ length: options.writers }, async (_, w) => {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      const own: string[] = [];
+      try {
+        for (let t = 0; t < options.transactionsPerWriter; t++) {
+          const tx = `r${run}w${w}t${t}`;
+          const changes: CommittedChange[] = [];
+          const slow = random() < (options.slowRate ?? 0);
+          const rollback = random() < (options.rollbackRate ?? 0);
+          try {
+            await client.query('BEGIN');
+            const steps = 1 + Math.floor(random() * 3);
+            for (let s = 0; s < steps; s++) {
+              const pick = random();
+              if (pick < 0.45 || own.length === 0) {
+                const { rows } = await client.query(
+                  `INSERT INTO orders (customer_name, product_name, quantity) VALUES ($1, 'widget', $2) RETURNING id, version`,
+                  [tx, 1 + s],
+                );
+                changes.push({ op: 'INSERT', id: String(rows[0].id), version: rows[0].version, tx });
+              } else if (pick < 0.85) {
+                const id =
+                  random() < 0.5
+                    ? own[Math.floor(random() * own.length)]
+                    : options.sharedIds[Math.floor(random() * options.sharedIds.length)];
+                const { rows } = await client.query(
+                  `UPDATE orders SET quantity = quantity % 1000 + 1 WHERE id = $1 RETURNING id, version`,
+                  [id],
+                );
+                if (rows[0])
+                  changes.push({ op: 'UPDATE', id: String(rows[0].id), version: rows[0].version, tx });
+              } else {
+                const id = own[own.length - 1] as string;
+                const { rows } = await client.query(
+                  `DELETE FROM orders WHERE id = $1 RETURNING id, version`,
+                  [id],
+                );
+                if (rows[0])
+                  changes.push({ op: 'DELETE', id: String(rows[0].id), version: rows[0].version, tx });
+              }
+              if (slow && s === 0) await sleep(options.slowMs ?? 200);
+            }
+            if (rollback) {
+              await client.query('ROLLBACK');
+              continue;
+            }
+            await client.query('COMMIT');
+            committed.push(...changes);
+            for (const c of changes) {
+              if (c.op === 'INSERT') own.push(c.id);
+              if (c.op === 'DELETE' && own.includes(c.id)) own.splice(own.indexOf(c.id), 1);
+            }
+          } catch {
+            await client.query('ROLLBACK').catch(() => {});
+          }
+        }
+      } finally {
+        await client.end();
+      }
+    }),
+  );
+  return committed;
+}
+
+/** Shared orders for the workload to fight over. */
+export async function seedOrders(
+  database: TestDatabase,
+  count: number,
+): Promise<{ ids: string[]; changes: CommittedChange[] }> {
+  const rows = await database.sql<{ id: string; version: number }>(
+    `INSERT INTO orders (customer_name, product_name) SELECT 'seed', 'item ' || g FROM generate_series(1, ${count}) g RETURNING id, version`,
+  );
+  return {
+    ids: rows.map((r) => String(r.id)),
+    changes: rows.map((r) => ({ op: 'INSERT', id: String(r.id), version: r.version, tx: 'seed' })),
+  };
+}
+
+/**
+ * How many of these changes a reader of `seq > last seen` would have lost: those that became
+ * visible in a later tick than a change with a higher seq.
+ */
+export function naiveReaderLosses(received: OrderChange[]): number {
+  let seenBefore = 0;
+  let seenThisTick = 0;
+  let tick = -1;
+  let lost = 0;
+  for (const change of received) {
+    const { position } = decodeCursor(change.cursor);
+    if (position.tick !== tick) {
+      seenBefore = Math.max(seenBefore, seenThisTick);
+      tick = position.tick;
+    }
+    if (position.seq < seenBefore) lost++;
+    seenThisTick = Math.max(seenThisTick, position.seq);
+  }
+  return lost;
+}
