@@ -12,12 +12,16 @@ export interface TestService extends Service {
 
 /** The whole service on port 0, over a fresh database, as `npm start` would run it. */
 export async function startTestService(
-  options: ServiceOptions & { database?: TestDatabase } = {},
+  options: ServiceOptions & {
+    database?: TestDatabase;
+    /** A fixed port, e.g. to restart a service where its clients expect it; default 0 (any free one). */
+    port?: number;
+  } = {},
 ): Promise<TestService> {
   const database = options.database ?? (await createTestDatabase());
   const config: Config = {
     databaseUrl: database.url,
-    port: 0,
+    port: options.port ?? 0,
     host: '127.0.0.1',
     logLevel: process.env.TEST_LOG_LEVEL ?? 'silent',
     changeRetentionMs: 7 * 86400e3,
