@@ -100,6 +100,7 @@ export class ChangeFeed {
     this.head = endOfTick(latest.id);
     this.windowBase = this.head;
     this.connection.start();
+    await this.firstConnection();
     const poll = this.options.pollIntervalMs ?? 1_000;
     this.timers.push(
       setInterval(() => {
@@ -108,6 +109,14 @@ export class ChangeFeed {
       }, poll),
       setInterval(() => void this.prune(), this.options.pruneIntervalMs ?? 60_000),
     );
+  }
+
+  // Start-up waits for the dedicated connection, so that "ready" means listening; a database that
+  // refuses it now is retried in the background and reported by status() meanwhile.
+  private async firstConnection(timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.connection.isUp && Date.now() < deadline) await sleep(10);
+    if (!this.connection.isUp) this.options.log.warn({ reason: this.downReason }, 'change feed not listening yet');
   }
 
   async stop(): Promise<void> {

@@ -1,0 +1,85 @@
+import { createClient } from 'graphql-ws';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import WebSocket from 'ws';
+import { startTestService, type TestService } from '../helpers/service.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+let service: TestService;
+beforeAll(async () => {
+  service = await startTestService();
+});
+afterAll(async () => {
+  await service?.stop();
+});
+
+interface Seen {
+  operation: string;
+  order: { id: string; status: string };
+  previous: { status: string } | null;
+  changedFields: string[];
+}
+
+test('filters run on the server: statuses match before or after, fields AND, values OR', async () => {
+  const client = createClient({ url: service.wsUrl, webSocketImpl: WebSocket });
+  const subscribe = (where: unknown) => {
+    const seen: Seen[] = [];
+    client.subscribe<{ orderChanged: Seen }>(
+      {
+        query: `subscription ($where: OrderChangeFilter) { orderChanged(where: $where) {
+          operation changedFields order { id status } previous { status } } }`,
+        variables: { where },
+      },
+      { next: ({ data }) => data && seen.push(data.orderChanged), error: () => {}, complete: () => {} },
+    );
+    return seen;
+  };
+  try {
+    const all = subscribe(null);
+    const pending = subscribe({ statuses: ['PENDING'] });
+    const shippedUpdates = subscribe({ statuses: ['SHIPPED', 'DELIVERED'], operations: ['UPDATE'] });
+    await new Promise((r) => setTimeout(r, 300));
+    const [a, b] = await service.database.sql<{ id: string }>(
+      `INSERT INTO orders (customer_name, product_name) VALUES ('A', 'x'), ('B', 'y') RETURNING id`,
+    );
+    await waitFor(() => all.length >= 2);
+    const onlyA = subscribe({ ids: [String(a?.id)] });
+    await new Promise((r) => setTimeout(r, 300));
+    await service.database.sql(`UPDATE orders SET status = 'processing' WHERE id = $1`, [a?.id]);
+    await service.database.sql(`UPDATE orders SET status = 'shipped' WHERE id = $1`, [a?.id]);
+    await service.database.sql(`UPDATE orders SET quantity = 5 WHERE id = $1`, [b?.id]);
+    await service.database.sql(`DELETE FROM orders WHERE id = $1`, [b?.id]);
+    await waitFor(() => all.length >= 6);
+    await new Promise((r) => setTimeout(r, 300));
+
+    const describe = (list: Seen[]) =>
+      list.map((c) => `${c.operation} ${c.order.id} ${c.previous?.status ?? '-'}>${c.order.status}`);
+    const [A, B] = [a?.id, b?.id];
+    expect(describe(all)).toEqual([
+      `INSERT ${A} ->PENDING`,
+      `INSERT ${B} ->PENDING`,
+      `UPDATE ${A} PENDING>PROCESSING`,
+      `UPDATE ${A} PROCESSING>SHIPPED`,
+      `UPDATE ${B} PENDING>PENDING`,
+      `DELETE ${B} PENDING>PENDING`,
+    ]);
+    // A subscriber to PENDING sees an order leave PENDING, and B's changes while it stays there.
+    expect(describe(pending)).toEqual([
+      `INSERT ${A} ->PENDING`,
+      `INSERT ${B} ->PENDING`,
+      `UPDATE ${A} PENDING>PROCESSING`,
+      `UPDATE ${B} PENDING>PENDING`,
+      `DELETE ${B} PENDING>PENDING`,
+    ]);
+    expect(describe(shippedUpdates)).toEqual([`UPDATE ${A} PROCESSING>SHIPPED`]);
+    expect(describe(onlyA)).toEqual([`UPDATE ${A} PENDING>PROCESSING`, `UPDATE ${A} PROCESSING>SHIPPED`]);
+    expect(all[2]?.changedFields.sort()).toEqual(['status', 'updatedAt', 'version']);
+    expect(all[5]?.changedFields).toEqual([]);
+  } finally {
+    await client.dispose();
+  }
+});
+
+test('a malformed id in a filter is BAD_USER_INPUT', async () => {
+  const { errors } = await service.graphql('{ orderChanges(where: { ids: ["nope"] }) { cursor } }');
+  expect(errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT' });
+});
