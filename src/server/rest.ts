@@ -1,10 +1,19 @@
 import type { Db } from '../db/connect.ts';
 import { DomainError } from '../errors.ts';
 import type { Order } from '../orders/order.ts';
-import { createOrder, deleteOrder, listOrders, requireOrder, updateOrder } from '../orders/repository.ts';
+import {
+  createOrder,
+  deleteOrder,
+  listOrders,
+  MAX_PAGE_SIZE,
+  requireOrder,
+  updateOrder,
+} from '../orders/repository.ts';
+import { validateOrderId, validatePageSize, validateStatus } from '../orders/validation.ts';
 import { HTTP_STATUS } from './errors.ts';
 
 const MAX_BODY_BYTES = 64 * 1024;
+const DEFAULT_LIMIT = 50;
 const WRITABLE: Record<string, string> = {
   customer_name: 'customerName',
   product_name: 'productName',
@@ -49,13 +58,14 @@ export function createRestHandler(db: Db) {
 }
 
 async function list(db: Db, url: URL): Promise<Response> {
+  // Checked here, not only in listOrders, so that errors name the query parameters REST clients send.
   const limit = url.searchParams.get('limit');
+  const after = url.searchParams.get('after_id');
   const status = url.searchParams.get('status');
-  const after = url.searchParams.get('after_id') ?? undefined;
   const page = await listOrders(db, {
-    first: limit === null ? 50 : Number(limit),
-    afterId: after,
-    status: status?.toLowerCase() ?? undefined,
+    first: limit === null ? DEFAULT_LIMIT : validatePageSize(pageSize(limit), MAX_PAGE_SIZE, 'limit'),
+    afterId: after === null ? undefined : validateOrderId(after, 'after_id'),
+    status: status === null ? undefined : validateStatus(status.toLowerCase()),
   });
   const headers: Record<string, string> = {};
   const last = page.orders.at(-1);
@@ -65,6 +75,11 @@ async function list(db: Db, url: URL): Promise<Response> {
     headers.link = `<${next.pathname}${next.search}>; rel="next"`;
   }
   return json(page.orders.map(orderToJson), 200, headers);
+}
+
+function pageSize(value: string): number {
+  // Number('') is 0 and Number(' 7 ') is 7; only plain digits are a page size.
+  return /^[0-9]+$/.test(value) ? Number(value) : Number.NaN;
 }
 
 export function orderToJson(order: Order) {
