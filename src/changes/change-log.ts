@@ -145,8 +145,8 @@ export class ChangeLog {
 
   private async transactionChanges(txid: string, afterSeq: number, limit: number): Promise<ChangeRow[]> {
     const { rows } = await sql<ChangeRow>`
-      SELECT seq, txid::text, op, order_id, old_row, new_row FROM order_changes
-      WHERE txid = ${txid}::xid8 AND seq > ${afterSeq} ORDER BY seq LIMIT ${limit}`.execute(this.db);
+      SELECT seq, txid::text, op, order_id, old_row, new_row
+      FROM read_order_changes(${txid}::xid8, ${afterSeq}, ${limit})`.execute(this.db);
     return rows;
   }
 

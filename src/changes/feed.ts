@@ -116,7 +116,8 @@ export class ChangeFeed {
   private async firstConnection(timeoutMs = 10_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!this.connection.isUp && Date.now() < deadline) await sleep(10);
-    if (!this.connection.isUp) this.options.log.warn({ reason: this.downReason }, 'change feed not listening yet');
+    if (!this.connection.isUp)
+      this.options.log.warn({ reason: this.downReason }, 'change feed not listening yet');
   }
 
   async stop(): Promise<void> {

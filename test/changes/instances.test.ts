@@ -68,7 +68,7 @@ test('two instances on one database: the ticker killed mid-stream, the other tak
     message: 'instance B to take over the ticker',
   });
   const committed = await writing;
-  await clientA.dispose().catch(() => {});
+  await Promise.resolve(clientA.dispose()).catch(() => {});
 
   const expected = [...seed.changes, ...committed];
   await waitForCount(onB.changes, expected.length);
