@@ -3,7 +3,8 @@ import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { OrderChange } from '../src/watch/format.ts';
+import { parseWatchArgs, resumeCommand, toWebSocketUrl, UsageError } from '../src/watch/args.ts';
+import { formatChange, type OrderChange } from '../src/watch/format.ts';
 import { createTestDatabase } from './helpers/database.ts';
 import { startTestService, type TestService } from './helpers/service.ts';
 import { waitFor } from './helpers/wait.ts';
@@ -270,3 +271,47 @@ function freePort(): Promise<number> {
     });
   });
 }
+
+describe('arguments and lines', () => {
+  test('filters repeat or take commas, in any case; URLs may be http(s) or ws(s)', () => {
+    const args = parseWatchArgs([
+      '--status',
+      'Shipped,pending',
+      '--status',
+      'SHIPPED',
+      '--operation',
+      'update',
+    ]);
+    expect(args.where).toEqual({ statuses: ['SHIPPED', 'PENDING'], operations: ['UPDATE'] });
+    expect(args.url).toBe('ws://127.0.0.1:4000/graphql');
+    expect(toWebSocketUrl('https://orders.example.com')).toBe('wss://orders.example.com/graphql');
+    expect(toWebSocketUrl('ws://127.0.0.1:4321/graphql')).toBe('ws://127.0.0.1:4321/graphql');
+    expect(() => parseWatchArgs(['--after', 'a', '--after', 'b'])).toThrow(UsageError);
+    expect(resumeCommand(parseWatchArgs(['--json', '--status', 'pending']), "it's")).toBe(
+      `npm run watch -- --status pending --json --after 'it'\\''s'`,
+    );
+  });
+
+  test('an UPDATE line shows the status change and the other changed values', () => {
+    const state = {
+      customerName: 'Ann',
+      productName: 'Phone',
+      quantity: 1,
+      status: 'PENDING',
+      version: 1,
+      createdAt: '2026-01-01T00:00:00.000Z',
+      updatedAt: '2026-01-01T00:00:00.000Z',
+    };
+    const line = formatChange({
+      cursor: 'c',
+      operation: 'UPDATE',
+      order: { ...state, id: '7', quantity: 2, status: 'SHIPPED', version: 2 },
+      previous: state,
+      changedFields: ['quantity', 'status', 'version'],
+      committedAt: '2026-01-01T00:00:01.000Z',
+    });
+    expect(line).toMatch(
+      /^\S+ {2}UPDATE {2}#7 {2}Ann \/ Phone ×2 {2}PENDING → SHIPPED {2}quantity 1 → 2 {2}\(quantity, status, version\)$/,
+    );
+  });
+});
