@@ -19,7 +19,8 @@ try {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'stopping');
-    const force = setTimeout(() => process.exit(1), 10_000);
+    // service.stop() bounds each of its steps; this only guards against the unforeseen.
+    const force = setTimeout(() => process.exit(1), 20_000);
     force.unref();
     await service.stop();
     log.info('stopped');

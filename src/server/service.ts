@@ -7,6 +7,8 @@ import { migrateToLatest } from '../db/migrate.ts';
 import type { Logger } from '../log.ts';
 import { type App, buildApp, type Readiness } from './app.ts';
 
+const STOP_STEP_TIMEOUT_MS = 3_000;
+
 export interface Service {
   url: string;
   databaseUrl: string;
@@ -61,11 +63,19 @@ export async function startService(
   };
 
   const app = buildApp({ db, feed, log, readiness });
+  // Each step is bounded, so that the embedded database is stopped whatever hangs before it: a
+  // feed stopped while it is still connecting can wait on that connection for a long time.
   const stopAll = async () => {
-    await app.close().catch(() => {});
-    await feed.stop().catch(() => {});
-    await db.destroy().catch(() => {});
-    await embedded?.stop().catch(() => {});
+    for (const [step, run] of [
+      ['http', () => app.close()],
+      ['change feed', () => feed.stop()],
+      ['pool', () => db.destroy()],
+    ] as const) {
+      await withTimeout(run(), STOP_STEP_TIMEOUT_MS).catch((error: Error) =>
+        log.warn({ step, reason: error.message }, 'did not stop cleanly'),
+      );
+    }
+    await embedded?.stop().catch((error: Error) => log.warn({ reason: error.message }, 'embedded stop'));
   };
   try {
     const url = await app.listen(config.port, config.host).catch((error: NodeJS.ErrnoException) => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
@@ -21,6 +21,9 @@ export default async function setup(project: TestProject) {
     return;
   }
   const dir = mkdtempSync(path.join(os.tmpdir(), 'realtime-orders-test-'));
+  // mkdtemp makes it 0700; as root the cluster runs as `postgres`, which must reach it, or
+  // src/db/embedded.ts falls back to /var/lib/realtime-orders, which rmSync below would not clean.
+  chmodSync(dir, 0o755);
   const server = await startEmbeddedPostgres({ dir });
   project.provide('postgresServerUrl', server.serverUrl);
   return async () => {
