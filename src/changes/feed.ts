@@ -155,6 +155,8 @@ export class ChangeFeed {
             await push(change);
             if (abort.signal.aborted) break;
           }
+          // A page from memory is consumed without I/O; let other sockets have their turn.
+          await new Promise((resolve) => setImmediate(resolve));
         }
         stop();
       } catch (error) {

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import type { YogaServer } from './yoga.ts';
 
 interface EnvelopedRoot {
@@ -9,12 +9,34 @@ interface EnvelopedRoot {
   subscribe: (args: ExecutionArgs) => unknown;
 }
 
+/** Bytes a socket may have waiting before its sends are acknowledged only once written. */
+const HIGH_WATER_BYTES = 1 << 20;
+
+/**
+ * graphql-ws waits for each message's write callback before it takes the next event: one
+ * event-loop turn per message, which caps a subscription at a few thousand changes a second.
+ * While little is buffered the send is acknowledged at once; once a slow client lets the buffer
+ * grow, acknowledgements wait for the write again, so backpressure still reaches the feed.
+ */
+class AcknowledgingWebSocket extends WebSocket {
+  override send(data: unknown, options?: unknown, callback?: (error?: Error) => void): void {
+    const done = typeof options === 'function' ? (options as (error?: Error) => void) : callback;
+    const opts = typeof options === 'function' ? {} : (options ?? {});
+    if (!done || this.bufferedAmount >= HIGH_WATER_BYTES) {
+      super.send(data as Buffer, opts as object, done);
+      return;
+    }
+    super.send(data as Buffer, opts as object);
+    done();
+  }
+}
+
 /**
  * graphql-ws on the same port and path as HTTP GraphQL. Every operation goes through Yoga's
  * envelop, so masking, limits and later auth apply over WebSocket exactly as over HTTP.
  */
 export function attachGraphQLWebSocket(server: Server, yoga: YogaServer) {
-  const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
+  const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint, WebSocket: AcknowledgingWebSocket });
   const disposable = useServer(
     {
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args) as never,
