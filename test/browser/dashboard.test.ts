@@ -51,6 +51,7 @@ describe.skipIf(!haveChromium && !process.env.CI)('dashboard in Chromium', () =>
   /** The table row with a cell reading exactly `text`. */
   const row = (page: Page, text: string) =>
     page.locator('tbody tr').filter({ has: page.locator('td').getByText(text, { exact: true }) });
+  const loaded = (page: Page) => page.locator('table[aria-busy="false"]').waitFor();
   const feedItems = (page: Page) => page.locator('.feed-item');
 
   it('shows an order created in another page, and one inserted by plain SQL, within a second', async () => {
@@ -100,15 +101,16 @@ describe.skipIf(!haveChromium && !process.env.CI)('dashboard in Chromium', () =>
     );
     const page = await openDashboard();
     const table = page.getByRole('region', { name: 'Orders' });
+    await loaded(page);
     await expect(table.locator('tbody tr').count()).resolves.toBe(20);
     await table.getByRole('button', { name: 'Next →' }).click();
-    await row(page, 'Customer 30').waitFor();
+    await loaded(page);
     await expect(table.locator('tbody tr').count()).resolves.toBe(12);
     await table.getByRole('button', { name: '← Previous' }).click();
     await row(page, 'Ada Lovelace').waitFor();
 
     await table.getByLabel('Status').selectOption('SHIPPED');
-    await row(page, 'John Doe').waitFor();
+    await loaded(page);
     const statuses = await table.locator('tbody td[data-label="Status"]').allInnerTexts();
     expect(new Set(statuses)).toEqual(new Set(['Shipped']));
     // Leaving the filter, live: the row goes; entering it, live: it comes.
@@ -186,5 +188,11 @@ describe.skipIf(!haveChromium && !process.env.CI)('dashboard in Chromium', () =>
       `INSERT INTO orders (customer_name, product_name, status) VALUES ('After Restart', 'Radio', 'pending')`,
     );
     await row(page, 'After Restart').waitFor({ timeout: LIVE_WITHIN_MS });
+
+    // A busy moment, for the README's picture.
+    await database.sql(`UPDATE orders SET status = 'shipped' WHERE customer_name IN ('Customer 5', 'Customer 8')`);
+    await database.sql(`UPDATE orders SET quantity = 12, product_name = 'Product 3 (gift)' WHERE id = 5`);
+    await page.locator('.feed-item.op-update', { hasText: 'gift' }).waitFor({ timeout: LIVE_WITHIN_MS });
+    await screenshot(page, 'overview-desktop');
   });
 });

@@ -50,7 +50,7 @@ export function App({ connection }: { connection: ConnectionStore }) {
       <main className="layout">
         <OrdersTable
           orders={pageOrders(state)}
-          loading={!page}
+          loading={state.loading}
           spec={spec}
           pageNumber={previous.length + 1}
           hasNextPage={page?.hasNextPage ?? false}

@@ -36,6 +36,8 @@ export interface LiveState {
   known: Map<string, { order: Order; deleted: boolean }>;
   spec: PageSpec;
   page: Page | null;
+  /** True from a new spec until its snapshot arrives; the old rows stay meanwhile. */
+  loading: boolean;
   feed: FeedEntry[];
   /** The greatest cursor in the feed: a replayed change is applied (harmlessly) but listed once. */
   feedCursor: string | null;
@@ -57,7 +59,7 @@ export type Action =
       hasNextPage: boolean;
       changeCursor: string;
     }
-  | { type: 'change'; change: Change; receivedAt: number }
+  | { type: 'changes'; changes: Change[]; receivedAt: number }
   | { type: 'order'; order: Order; deleted?: boolean };
 
 export function initialState(spec: PageSpec): LiveState {
@@ -65,6 +67,7 @@ export function initialState(spec: PageSpec): LiveState {
     known: new Map(),
     spec,
     page: null,
+    loading: true,
     feed: [],
     feedCursor: null,
     subscription: null,
@@ -114,7 +117,7 @@ function remember(known: LiveState['known'], order: Order, deleted: boolean): bo
 export function reduce(state: LiveState, action: Action): LiveState {
   switch (action.type) {
     case 'spec':
-      return { ...state, spec: action.spec };
+      return { ...state, spec: action.spec, loading: true };
     case 'snapshot': {
       if (!sameSpec(action.spec, state.spec)) return state;
       const known = new Map(state.known);
@@ -130,37 +133,15 @@ export function reduce(state: LiveState, action: Action): LiveState {
       // applied again, being no newer than what is known.
       const next = { ...state, known };
       page = { ...page, ids: [...known.keys()].filter((id) => belongs(next, page, id)).sort(compareIds) };
-      return { ...next, page: trim(page, state.spec.size), subscription: { after: action.changeCursor } };
-    }
-    case 'change': {
-      const { change, receivedAt } = action;
-      let { feed, feedCursor, touched } = state;
-      const entry: FeedEntry = {
-        cursor: change.cursor,
-        operation: change.operation,
-        order: strip(change.order),
-        previous: change.previous,
-        changedFields: change.changedFields,
-        committedAt: change.committedAt,
-        receivedAt,
+      return {
+        ...next,
+        page: trim(page, state.spec.size),
+        loading: false,
+        subscription: { after: action.changeCursor },
       };
-      if (feedCursor === null || change.cursor > feedCursor) {
-        feed = [entry, ...feed].slice(0, FEED_LIMIT);
-        feedCursor = change.cursor;
-        touched = new Map(touched).set(entry.order.id, entry);
-      }
-      const base = {
-        ...state,
-        feed,
-        feedCursor,
-        touched,
-        lastChange: { receivedAt, committedAt: change.committedAt },
-      };
-      const known = new Map(state.known);
-      if (!remember(known, entry.order, change.operation === 'DELETE')) return base;
-      const next = { ...base, known };
-      return { ...next, page: state.page && place(next, state.page, entry.order.id) };
     }
+    case 'changes':
+      return applyChanges(state, action.changes, action.receivedAt);
     case 'order': {
       // A mutation's answer: shown at once, before its change arrives.
       const known = new Map(state.known);
@@ -169,6 +150,46 @@ export function reduce(state: LiveState, action: Action): LiveState {
       return { ...next, page: state.page && place(next, state.page, action.order.id) };
     }
   }
+}
+
+/**
+ * Applies a batch of changes in delivery order. One batch per frame, not one state per change:
+ * a 100k-row statement must not copy the maps 100k times.
+ */
+function applyChanges(state: LiveState, changes: Change[], receivedAt: number): LiveState {
+  const known = new Map(state.known);
+  const touched = new Map(state.touched);
+  const fresh: FeedEntry[] = [];
+  let { feedCursor, page } = state;
+  for (const change of changes) {
+    const entry: FeedEntry = {
+      cursor: change.cursor,
+      operation: change.operation,
+      order: strip(change.order),
+      previous: change.previous,
+      changedFields: change.changedFields,
+      committedAt: change.committedAt,
+      receivedAt,
+    };
+    if (feedCursor === null || change.cursor > feedCursor) {
+      fresh.push(entry);
+      feedCursor = change.cursor;
+      touched.set(entry.order.id, entry);
+    }
+    if (remember(known, entry.order, change.operation === 'DELETE') && page) {
+      page = place({ known, spec: state.spec }, page, entry.order.id);
+    }
+  }
+  const last = changes.at(-1);
+  return {
+    ...state,
+    known,
+    touched,
+    page,
+    feedCursor,
+    feed: [...fresh.slice(-FEED_LIMIT).reverse(), ...state.feed].slice(0, FEED_LIMIT),
+    lastChange: last ? { receivedAt, committedAt: last.committedAt } : state.lastChange,
+  };
 }
 
 export function sameSpec(a: PageSpec, b: PageSpec): boolean {

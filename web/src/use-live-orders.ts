@@ -1,10 +1,12 @@
 import { useCallback, useEffect, useReducer, useState } from 'react';
 import { useClient } from 'urql';
 import { describeError } from './errors.ts';
-import { type Action, initialState, type PageSpec, reduce } from './live-orders.ts';
+import { type Action, type Change, initialState, type PageSpec, reduce } from './live-orders.ts';
 import { OrderChangedSubscription, OrdersPageQuery } from './operations.ts';
 
 const RETRY_MS = 2_000;
+/** Changes arriving within this window are applied together. */
+const FLUSH_MS = 16;
 
 /**
  * The table's page and the change feed, kept live: read a page with its `changeCursor`, subscribe
@@ -48,11 +50,20 @@ export function useLiveOrders(firstSpec: PageSpec) {
   useEffect(() => {
     if (!subscription) return;
     let retry: ReturnType<typeof setTimeout> | undefined;
+    let pending: Change[] = [];
+    let flushing: ReturnType<typeof setTimeout> | undefined;
+    const flush = () => {
+      flushing = undefined;
+      const changes = pending;
+      pending = [];
+      dispatch({ type: 'changes', changes, receivedAt: Date.now() });
+    };
     const { unsubscribe } = client
       .subscription(OrderChangedSubscription, { after: subscription.after })
       .subscribe((result) => {
         if (result.data) {
-          dispatch({ type: 'change', change: result.data.orderChanged, receivedAt: Date.now() });
+          pending.push(result.data.orderChanged);
+          flushing ??= setTimeout(flush, FLUSH_MS);
         } else if (result.error) {
           // CURSOR_EXPIRED (offline longer than the retention window) or anything else: start over
           // from a fresh snapshot, which brings its own cursor.
@@ -64,6 +75,10 @@ export function useLiveOrders(firstSpec: PageSpec) {
     return () => {
       clearTimeout(retry);
       unsubscribe();
+      if (flushing) {
+        clearTimeout(flushing);
+        flush();
+      }
     };
   }, [client, subscription, reload]);
 

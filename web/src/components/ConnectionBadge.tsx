@@ -23,7 +23,7 @@ export function ConnectionBadge({ connection, lastChange }: Props) {
         {LABELS[state.phase]}
       </span>
       <span className="connection-lag">
-        {state.phase === 'reconnecting' && <>Offline for {formatDuration(now - state.since)} · </>}
+        {state.phase === 'reconnecting' && <>Offline {formatDuration(now - state.since)}, will catch up · </>}
         {lastChange ? (
           <>
             Last change {formatAge(now - lastChange.receivedAt)}
