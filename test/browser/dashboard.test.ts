@@ -190,7 +190,9 @@ describe.skipIf(!haveChromium && !process.env.CI)('dashboard in Chromium', () =>
     await row(page, 'After Restart').waitFor({ timeout: LIVE_WITHIN_MS });
 
     // A busy moment, for the README's picture.
-    await database.sql(`UPDATE orders SET status = 'shipped' WHERE customer_name IN ('Customer 5', 'Customer 8')`);
+    await database.sql(
+      `UPDATE orders SET status = 'shipped' WHERE customer_name IN ('Customer 5', 'Customer 8')`,
+    );
     await database.sql(`UPDATE orders SET quantity = 12, product_name = 'Product 3 (gift)' WHERE id = 5`);
     await page.locator('.feed-item.op-update', { hasText: 'gift' }).waitFor({ timeout: LIVE_WITHIN_MS });
     await screenshot(page, 'overview-desktop');
