@@ -38,18 +38,23 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
       throw new ConfigError(`DATABASE_URL must start with postgres:// (got ${url.protocol}//)`);
     }
   }
-  const logLevel = (env.LOG_LEVEL ?? 'info').toLowerCase();
+  const logLevel = (setting(env.LOG_LEVEL) ?? 'info').toLowerCase();
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got ${logLevel})`);
   }
   return {
     databaseUrl,
-    port: parsePort(env.PORT ?? '4000'),
-    host: env.HOST?.trim() || '127.0.0.1',
+    port: parsePort(setting(env.PORT) ?? '4000'),
+    host: setting(env.HOST) ?? '127.0.0.1',
     logLevel,
-    changeRetentionMs: parseDuration('CHANGE_RETENTION', env.CHANGE_RETENTION ?? '7d'),
-    dataDir: path.resolve(env.DATA_DIR ?? '.data'),
+    changeRetentionMs: parseDuration('CHANGE_RETENTION', setting(env.CHANGE_RETENTION) ?? '7d'),
+    dataDir: path.resolve(setting(env.DATA_DIR) ?? '.data'),
   };
+}
+
+// `PORT=` (as .env.example's lines read once uncommented) means the default, not port 0 or the cwd.
+function setting(value: string | undefined): string | undefined {
+  return value?.trim() || undefined;
 }
 
 function parsePort(value: string): number {

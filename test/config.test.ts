@@ -1,0 +1,56 @@
+import path from 'node:path';
+import { expect, test } from 'vitest';
+import { ConfigError, readConfig } from '../src/config.ts';
+
+test('defaults, as documented in .env.example', () => {
+  expect(readConfig({})).toEqual({
+    databaseUrl: undefined,
+    port: 4000,
+    host: '127.0.0.1',
+    logLevel: 'info',
+    changeRetentionMs: 7 * 86400e3,
+    dataDir: path.resolve('.data'),
+  });
+});
+
+test('an empty setting means its default', () => {
+  const env = { DATABASE_URL: '', PORT: '', HOST: ' ', LOG_LEVEL: '', CHANGE_RETENTION: '', DATA_DIR: '' };
+  expect(readConfig(env)).toEqual(readConfig({}));
+});
+
+test('reads every setting', () => {
+  const config = readConfig({
+    DATABASE_URL: 'postgres://u:p@db:5432/orders',
+    PORT: '8080',
+    HOST: '0.0.0.0',
+    LOG_LEVEL: 'DEBUG',
+    CHANGE_RETENTION: '12h',
+    DATA_DIR: '/tmp/orders-data',
+  });
+  expect(config).toEqual({
+    databaseUrl: 'postgres://u:p@db:5432/orders',
+    port: 8080,
+    host: '0.0.0.0',
+    logLevel: 'debug',
+    changeRetentionMs: 12 * 3600e3,
+    dataDir: '/tmp/orders-data',
+  });
+});
+
+test.each([
+  [{ PORT: 'notaport' }, /^PORT must be an integer/],
+  [{ PORT: '70000' }, /^PORT/],
+  [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL must be one of/],
+  [{ CHANGE_RETENTION: 'forever' }, /^CHANGE_RETENTION must be a duration/],
+  [{ CHANGE_RETENTION: '0s' }, /^CHANGE_RETENTION must be positive/],
+  [{ DATABASE_URL: 'mysql://u:secret@h/db' }, /^DATABASE_URL must start with postgres:\/\//],
+  [{ DATABASE_URL: 'not a url' }, /^DATABASE_URL is not a URL/],
+])('refuses %j with a ConfigError saying what is wrong', (env, message) => {
+  expect(() => readConfig(env)).toThrow(ConfigError);
+  expect(() => readConfig(env)).toThrow(message);
+});
+
+test('never repeats a password in an error', () => {
+  expect(() => readConfig({ DATABASE_URL: 'postgres://u:secret@h:notaport/db' })).toThrow(/u:\*\*\*@/);
+  expect(() => readConfig({ DATABASE_URL: 'postgres://u:secret@h:notaport/db' })).not.toThrow(/secret/);
+});
