@@ -69,6 +69,8 @@ export function createDashboardClient(origin = window.location.origin) {
   const ws = createWsClient({
     url: `${origin.replace(/^http/, 'ws')}/graphql`,
     keepAlive: 10_000,
+    // Another page or filter re-subscribes at once: keep the socket rather than reconnect.
+    lazyCloseTimeout: 5_000,
     retryAttempts: Number.POSITIVE_INFINITY,
     shouldRetry: () => true,
     // Quick at first, so a restarted server is picked up within a second; capped at 5 s.
