@@ -99,7 +99,12 @@ export class FeedConnection {
     let timer: NodeJS.Timeout | undefined;
     try {
       await client.connect();
-      await client.query(`LISTEN ${CHANGES_CHANNEL}; LISTEN ${TICKS_CHANNEL}`);
+      // The server must also notice when this client vanishes without a word: until it does, the
+      // session keeps the ticker lock and no other instance can take over.
+      await client.query(
+        `SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 3;
+         LISTEN ${CHANGES_CHANNEL}; LISTEN ${TICKS_CHANNEL}`,
+      );
       await this.seekLeadership(client);
       this.up = true;
       this.options.onUp();

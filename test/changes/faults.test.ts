@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, test } from 'vitest';
@@ -90,4 +91,68 @@ test('PostgreSQL stopped and started mid-stream: subscribers stay and receive ev
   expect(filtered.changes.map((c) => c.cursor)).toEqual(
     subscriber.changes.filter((c) => c.operation === 'INSERT').map((c) => c.cursor),
   );
+});
+
+/** A TCP proxy whose existing connections can go silent, as on a network that drops packets. */
+async function startSilencingProxy(target: URL) {
+  const pairs: { silent: boolean; sockets: net.Socket[] }[] = [];
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(target.port), target.hostname);
+    const pair = { silent: false, sockets: [client, upstream] };
+    pairs.push(pair);
+    client.on('data', (d) => pair.silent || upstream.write(d));
+    upstream.on('data', (d) => pair.silent || client.write(d));
+    for (const socket of pair.sockets) {
+      socket.on('error', () => {});
+      socket.on('close', () => pair.sockets.forEach((s) => s.destroy()));
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = new URL(target);
+  url.port = String((server.address() as net.AddressInfo).port);
+  return {
+    url: url.toString(),
+    silenceAll: () => {
+      for (const pair of pairs) pair.silent = true;
+    },
+    close: async () => {
+      for (const pair of pairs) pair.sockets.forEach((s) => s.destroy());
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+test('a connection that goes silent without closing is noticed within seconds, and the feed catches up', async () => {
+  const database = await createTestDatabase();
+  cleanups.push(() => database.drop());
+  const proxy = await startSilencingProxy(new URL(database.url));
+  cleanups.push(() => proxy.close());
+  const feed = await startFeed(database, {
+    connectionString: proxy.url,
+    checkIntervalMs: 500,
+    checkTimeoutMs: 1_500,
+  });
+  cleanups.push(() => feed.stop());
+  const subscriber = collect(await feed.subscribe());
+  const seed = await seedOrders(database, 3);
+  await waitForCount(subscriber.changes, 3);
+
+  proxy.silenceAll();
+  const silencedAt = Date.now();
+  const during = await runWorkload(database.url, {
+    writers: 2,
+    transactionsPerWriter: 10,
+    sharedIds: seed.ids,
+  });
+  await waitFor(() => !feed.status().listening, {
+    timeoutMs: 10_000,
+    message: 'the silent connection to be noticed',
+  });
+  expect(Date.now() - silencedAt).toBeLessThan(5_000);
+  await waitFor(() => feed.status().listening, { timeoutMs: 10_000, message: 'a new connection' });
+
+  const expected = [...seed.changes, ...during];
+  await waitForCount(subscriber.changes, expected.length);
+  await subscriber.stop();
+  expectExactDelivery(subscriber.changes, expected);
 });
