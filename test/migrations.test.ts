@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { readdirSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createDb, createPool } from '../src/db/connect.ts';
-import { migrateToLatest } from '../src/db/migrate.ts';
+import { migrateToLatest, migrationFolder } from '../src/db/migrate.ts';
 import { createTestDatabase, databaseUrl, type TestDatabase } from './helpers/database.ts';
 
 let database: TestDatabase;
@@ -42,9 +43,11 @@ test('migrations apply to an empty database, and applying them again changes not
   const db = createDb(createPool(databaseUrl(name), 2));
   try {
     const applied = await migrateToLatest(db);
-    expect(applied).toEqual(['2026-11-22T00-00_orders', '2026-11-22T00-01_change-log']);
-    const tables = await db.introspection.getTables();
-    expect(tables.map((t) => t.name).sort()).toEqual(['change_ticks', 'order_changes', 'orders']);
+    const files = readdirSync(migrationFolder).filter((f) => f.endsWith('.ts'));
+    expect(applied).toEqual(files.map((f) => f.replace(/\.ts$/, '')).sort());
+    expect(applied.slice(0, 2)).toEqual(['2026-11-22T00-00_orders', '2026-11-22T00-01_change-log']);
+    const tables = (await db.introspection.getTables()).map((t) => t.name);
+    expect(tables).toEqual(expect.arrayContaining(['change_ticks', 'order_changes', 'orders']));
     expect(await migrateToLatest(db)).toEqual([]);
   } finally {
     await db.destroy();
