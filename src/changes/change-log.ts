@@ -145,7 +145,7 @@ export class ChangeLog {
 
   private async transactionChanges(txid: string, afterSeq: number, limit: number): Promise<ChangeRow[]> {
     const { rows } = await sql<ChangeRow>`
-      SELECT seq, txid::text, op, order_id, old_row, new_row
+      SELECT seq, txid::text, op, order_id, old_row, new_row, actor
       FROM read_order_changes(${txid}::xid8, ${afterSeq}, ${limit})`.execute(this.db);
     return rows;
   }
@@ -170,6 +170,7 @@ interface ChangeRow {
   order_id: string;
   old_row: OrderRow | null;
   new_row: OrderRow | null;
+  actor: string | null;
 }
 
 function toEntry(row: ChangeRow, batch: Batch, last: number): LogEntry {
@@ -182,6 +183,7 @@ function toEntry(row: ChangeRow, batch: Batch, last: number): LogEntry {
     orderId: String(row.order_id),
     oldRow: row.old_row,
     newRow: row.new_row,
+    actor: row.actor,
   };
 }
 

@@ -22,6 +22,8 @@ export interface LogEntry {
   orderId: string;
   oldRow: OrderRow | null;
   newRow: OrderRow | null;
+  /** The writing session's application_name and database user, e.g. "psql as postgres". */
+  actor: string | null;
 }
 
 export interface OrderChange {
@@ -33,6 +35,7 @@ export interface OrderChange {
   previous: OrderState | null;
   changedFields: string[];
   committedAt: Date;
+  changedBy: string | null;
 }
 
 export interface ChangeFilter {
@@ -67,6 +70,7 @@ export function entryToChange(entry: LogEntry, cursor: string): OrderChange {
     previous,
     changedFields: changedFields(entry.op, previous, order),
     committedAt: entry.committedAt,
+    changedBy: entry.actor,
   };
 }
 

@@ -20,6 +20,7 @@ export interface OrderChangesTable {
   order_id: string;
   old_row: unknown | null;
   new_row: unknown | null;
+  actor: ColumnType<string | null, never, never>;
 }
 
 export interface ChangeTicksTable {

@@ -29,6 +29,11 @@ const OrderChangeRef = builder.objectRef<OrderChange>('OrderChange').implement({
       description: 'The values before the change; null for INSERT.',
     }),
     changedFields: t.exposeStringList('changedFields'),
+    changedBy: t.exposeString('changedBy', {
+      nullable: true,
+      description:
+        'Who made the change, as PostgreSQL saw the writing session: its application_name and user, e.g. "psql as postgres".',
+    }),
     committedAt: t.expose('committedAt', {
       type: 'DateTime',
       description: 'When the change became visible to the feed: at or just after its commit.',

@@ -1,4 +1,5 @@
 import { createClient } from 'graphql-ws';
+import pg from 'pg';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import WebSocket from 'ws';
 import { startTestService, type TestService } from '../helpers/service.ts';
@@ -82,4 +83,22 @@ test('filters run on the server: statuses match before or after, fields AND, val
 test('a malformed id in a filter is BAD_USER_INPUT', async () => {
   const { errors } = await service.graphql('{ orderChanges(where: { ids: ["nope"] }) { cursor } }');
   expect(errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT' });
+});
+
+test('changedBy names the writing session: the service itself, or another client by its application_name', async () => {
+  const live = service.feed.subscribe({ filter: { operations: ['INSERT'] } });
+  const iterator = await live;
+  await service.graphql(
+    'mutation { createOrder(input: { customerName: "Via", productName: "API" }) { id } }',
+  );
+  const client = new pg.Client({ connectionString: service.database.url, application_name: 'billing-job' });
+  await client.connect();
+  await client.query(`INSERT INTO orders (customer_name, product_name) VALUES ('Via', 'SQL')`);
+  await client.end();
+  const first = await iterator.next();
+  const second = await iterator.next();
+  await iterator.return?.();
+  const user = new URL(service.database.url).username;
+  expect(first.value.changedBy).toBe(`realtime-orders as ${user}`);
+  expect(second.value.changedBy).toBe(`billing-job as ${user}`);
 });

@@ -73,6 +73,8 @@ export type Order = {
 /** One committed change to one order. */
 export type OrderChange = {
   __typename?: 'OrderChange';
+  /** Who made the change, as PostgreSQL saw the writing session: its application_name and user, e.g. "psql as postgres". */
+  changedBy?: Maybe<Scalars['String']['output']>;
   changedFields: Array<Scalars['String']['output']>;
   /** When the change became visible to the feed: at or just after its commit. */
   committedAt: Scalars['DateTime']['output'];
