@@ -1,5 +1,7 @@
 import { useGraphQLSSE } from '@graphql-yoga/plugin-graphql-sse';
+import { GraphQLError } from 'graphql';
 import { createYoga, type Plugin } from 'graphql-yoga';
+import { DomainError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Context } from '../schema/builder.ts';
 import { schema } from '../schema/index.ts';
@@ -24,12 +26,28 @@ export function createYogaServer({ context, log, routes }: YogaOptions) {
       debug: (...args) => log.debug(args.map(String).join(' ')),
       info: (...args) => log.info(args.map(String).join(' ')),
       warn: (...args) => log.warn(args.map(String).join(' ')),
-      error: (...args) => log.error(args.map(String).join(' ')),
+      error: (...args) => logError(log, args),
     },
     graphiql: { title: 'Realtime Orders', subscriptionsProtocol: 'WS' },
     landingPage: false,
     plugins: [routes, useGraphQLSSE({ endpoint: '/graphql/stream' })],
   });
+}
+
+// Yoga logs every error it masks or maps. Input mistakes are the client's, not the server's: debug.
+// Anything else keeps its stack (String(error) would drop it) at error level.
+function logError(log: Logger, args: unknown[]): void {
+  const error = args.find((a): a is Error => a instanceof Error);
+  const cause = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+  const expected = cause instanceof DomainError || (error instanceof GraphQLError && !error.path);
+  const message =
+    args
+      .filter((a) => a !== error)
+      .map(String)
+      .join(' ') ||
+    (error?.message ?? 'error');
+  if (expected) log.debug({ reason: error?.message }, 'request refused');
+  else log.error({ err: cause }, message);
 }
 
 export type YogaServer = ReturnType<typeof createYogaServer>;
