@@ -82,6 +82,11 @@ describe.skipIf(!haveChromium && !process.env.CI)('dashboard in Chromium', () =>
     const update = watcher.locator('.feed-item.op-update').first();
     await update.waitFor({ timeout: LIVE_WITHIN_MS });
     await expect(update.locator('.diff').textContent()).resolves.toMatch(/Status\s+Pending\s*→\s*Shipped/);
+    // Who wrote it: the test's plain pg client (no application_name), not the service.
+    await expect(update.locator('.feed-actor').textContent()).resolves.toMatch(/^by \w+$/);
+    await expect(watcher.locator('.feed-item.op-insert .feed-actor').last().textContent()).resolves.toMatch(
+      /^by realtime-orders as /,
+    );
     await expect(row(watcher, 'John Doe').textContent()).resolves.toMatch(/Shipped/);
     await expect(feedItems(watcher).count()).resolves.toBe(3);
     await screenshot(watcher, 'live-desktop');

@@ -27,6 +27,7 @@ export interface FeedEntry {
   order: Order;
   previous: Change['previous'];
   changedFields: string[];
+  changedBy: string | null;
   committedAt: string;
   receivedAt: number;
 }
@@ -168,6 +169,7 @@ function applyChanges(state: LiveState, changes: Change[], receivedAt: number): 
       order: strip(change.order),
       previous: change.previous,
       changedFields: change.changedFields,
+      changedBy: change.changedBy ?? null,
       committedAt: change.committedAt,
       receivedAt,
     };

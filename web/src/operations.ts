@@ -36,6 +36,7 @@ export const OrderChangedSubscription = graphql(`
       cursor
       operation
       changedFields
+      changedBy
       committedAt
       order {
         ...OrderFields

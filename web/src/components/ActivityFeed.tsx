@@ -46,6 +46,7 @@ function FeedItem({ entry }: { entry: FeedEntry }) {
           {formatTime(entry.committedAt)}
         </time>
       </div>
+      {entry.changedBy ? <p className="feed-actor muted">by {entry.changedBy}</p> : null}
       {entry.operation === 'UPDATE' && previous ? (
         fields.length ? (
           <ul className="diff">
