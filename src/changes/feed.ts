@@ -1,10 +1,10 @@
-import { Repeater } from '@repeaterjs/repeater';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/database.ts';
 import { DomainError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { type ChangeFilter, entryToChange, type LogEntry, type OrderChange } from './change.ts';
 import { ChangeLog, type ReadResult } from './change-log.ts';
+import { PagedStream } from './change-stream.ts';
 import { CursorReader } from './cursor-reader.ts';
 import { CHANGES_CHANNEL, FeedConnection, TICKS_CHANNEL } from './feed-connection.ts';
 import {
@@ -143,24 +143,15 @@ export class ChangeFeed {
    */
   async subscribe(options: SubscribeOptions = {}): Promise<AsyncIterableIterator<OrderChange>> {
     const cursor = await this.startCursor(options.after, () => this.requireHead());
-    return new Repeater<OrderChange>(async (push, stop) => {
-      const abort = new AbortController();
-      void stop.then(() => abort.abort());
-      const reader = new CursorReader(cursor, options.filter, (entry) => this.plainChange(entry));
-      try {
-        while (!abort.signal.aborted) {
-          const page = await this.readFrom(reader.position, abort.signal);
-          if (!page) break;
-          for (const change of reader.accept(page)) {
-            await push(change);
-            if (abort.signal.aborted) break;
-          }
-          // A page from memory is consumed without I/O; let other sockets have their turn.
-          await new Promise((resolve) => setImmediate(resolve));
-        }
-        stop();
-      } catch (error) {
-        stop(error);
+    const reader = new CursorReader(cursor, options.filter, (entry) => this.plainChange(entry));
+    return new PagedStream<OrderChange>(async (signal) => {
+      for (;;) {
+        const page = await this.readFrom(reader.position, signal);
+        if (!page) return undefined;
+        const changes = [...reader.accept(page)];
+        // A page from memory is read without I/O; let other sockets have their turn.
+        await new Promise((resolve) => setImmediate(resolve));
+        if (changes.length > 0) return changes;
       }
     });
   }

@@ -1,0 +1,52 @@
+/**
+ * An async iterator over pages that are read only when the consumer has used up the last one:
+ * the consumer's pace is the reader's pace, so nothing queues up behind a slow subscriber. A
+ * return() while a page is being awaited aborts that read at once, so an unsubscribed client is
+ * released without waiting for the next change.
+ */
+export class PagedStream<T> implements AsyncIterableIterator<T> {
+  private page: T[] = [];
+  private index = 0;
+  private finished = false;
+  private readonly abort = new AbortController();
+
+  /** `readPage` resolves with the next items (never empty), or undefined at the end. */
+  constructor(private readonly readPage: (signal: AbortSignal) => Promise<T[] | undefined>) {}
+
+  async next(): Promise<IteratorResult<T, undefined>> {
+    while (this.index >= this.page.length) {
+      if (this.finished) return { done: true, value: undefined };
+      const page = await this.readPage(this.abort.signal).catch((error: unknown) => {
+        this.finish();
+        throw error;
+      });
+      if (!page || this.finished) {
+        this.finish();
+        continue;
+      }
+      this.page = page;
+      this.index = 0;
+    }
+    return { done: false, value: this.page[this.index++] as T };
+  }
+
+  async return(): Promise<IteratorResult<T, undefined>> {
+    this.finish();
+    return { done: true, value: undefined };
+  }
+
+  async throw(error?: unknown): Promise<IteratorResult<T, undefined>> {
+    this.finish();
+    throw error;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  private finish(): void {
+    this.finished = true;
+    this.page = [];
+    this.abort.abort();
+  }
+}
