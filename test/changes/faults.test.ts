@@ -104,7 +104,9 @@ async function startSilencingProxy(target: URL) {
     upstream.on('data', (d) => pair.silent || client.write(d));
     for (const socket of pair.sockets) {
       socket.on('error', () => {});
-      socket.on('close', () => pair.sockets.forEach((s) => s.destroy()));
+      socket.on('close', () => {
+        for (const s of pair.sockets) s.destroy();
+      });
     }
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -116,7 +118,7 @@ async function startSilencingProxy(target: URL) {
       for (const pair of pairs) pair.silent = true;
     },
     close: async () => {
-      for (const pair of pairs) pair.sockets.forEach((s) => s.destroy());
+      for (const pair of pairs) for (const s of pair.sockets) s.destroy();
       await new Promise((resolve) => server.close(resolve));
     },
   };
