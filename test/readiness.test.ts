@@ -1,0 +1,108 @@
+import net from 'node:net';
+import { afterAll, expect, test } from 'vitest';
+import { freePort } from '../src/db/embedded.ts';
+import { createLogger } from '../src/log.ts';
+import { type Service, startService } from '../src/server/service.ts';
+import { createTestDatabase } from './helpers/database.ts';
+import { waitFor } from './helpers/wait.ts';
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+});
+
+/** A port that refuses connections until `open()` forwards it to `target`. */
+async function delayedDatabase(target: URL) {
+  const port = await freePort();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(target.port), target.hostname);
+    client.pipe(upstream).pipe(client);
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+  });
+  const url = new URL(target);
+  url.port = String(port);
+  return {
+    url: url.toString(),
+    open: () => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve)),
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+test('a database that is down at start is waited for, with /health 200 and /ready 503 meanwhile', async () => {
+  const database = await createTestDatabase();
+  cleanups.push(() => database.drop());
+  const proxy = await delayedDatabase(new URL(database.url));
+  cleanups.push(() => proxy.close());
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+
+  let service: Service | undefined;
+  const starting = startService(
+    {
+      databaseUrl: proxy.url,
+      port,
+      host: '127.0.0.1',
+      logLevel: 'silent',
+      changeRetentionMs: 86400e3,
+      dataDir: '/nonexistent',
+    },
+    createLogger('silent'),
+  ).then((s) => {
+    service = s;
+    cleanups.push(() => s.stop());
+  });
+
+  const waiting = await waitFor(
+    async () => {
+      const response = await fetch(`${base}/ready`).catch(() => undefined);
+      return response?.status === 503 && ((await response.json()) as { reason: string });
+    },
+    { message: '/ready to answer 503' },
+  );
+  expect(waiting.reason).toMatch(/database/);
+  expect((await fetch(`${base}/health`)).status).toBe(200);
+  // Several attempts fail, with backoff, before the database appears.
+  await new Promise((r) => setTimeout(r, 1_500));
+  expect(service).toBeUndefined();
+
+  await proxy.open();
+  await starting;
+  const ready = await fetch(`${base}/ready`);
+  expect(ready.status).toBe(200);
+  expect(await ready.json()).toEqual({ status: 'ready' });
+});
+
+test('/ready answers 503 with the reason while the change feed is down, and 200 again once it is back', async () => {
+  const database = await createTestDatabase();
+  cleanups.push(() => database.drop());
+  const port = await freePort();
+  const service = await startService(
+    {
+      databaseUrl: database.url,
+      port,
+      host: '127.0.0.1',
+      logLevel: 'silent',
+      changeRetentionMs: 86400e3,
+      dataDir: '/x',
+    },
+    createLogger('silent'),
+  );
+  cleanups.push(() => service.stop());
+  const ready = async () => {
+    const response = await fetch(`${service.url}/ready`);
+    return { status: response.status, body: (await response.json()) as { reason?: string } };
+  };
+  expect((await ready()).status).toBe(200);
+
+  // Keep killing the feed's session until /ready is seen reporting it.
+  const seen = await waitFor(async () => {
+    await database.sql(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'realtime-orders feed' AND datname = current_database()`,
+    );
+    const state = await ready();
+    return state.status === 503 && state;
+  });
+  expect(seen.body.reason).toMatch(/change feed/);
+  await waitFor(async () => (await ready()).status === 200, { message: '/ready to recover' });
+});
