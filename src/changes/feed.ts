@@ -70,6 +70,10 @@ export class ChangeFeed {
   private readonly pump = serialized(() => this.followHead());
   private readonly windowSize: number;
   private readonly pageSize: number;
+  private markUp!: () => void;
+  private readonly firstUp = new Promise<void>((resolve) => {
+    this.markUp = resolve;
+  });
 
   constructor(private readonly options: ChangeFeedOptions) {
     this.changeLog = new ChangeLog(options.db);
@@ -86,6 +90,7 @@ export class ChangeFeed {
       },
       onUp: () => {
         this.downReason = undefined;
+        this.markUp();
         this.tick();
         this.pump();
       },
@@ -114,10 +119,15 @@ export class ChangeFeed {
   // Start-up waits for the dedicated connection, so that "ready" means listening; a database that
   // refuses it now is retried in the background and reported by status() meanwhile.
   private async firstConnection(timeoutMs = 10_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.connection.isUp && Date.now() < deadline) await sleep(10);
-    if (!this.connection.isUp)
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    await Promise.race([this.firstUp, timeout]);
+    clearTimeout(timer);
+    if (!this.connection.isUp) {
       this.options.log.warn({ reason: this.downReason }, 'change feed not listening yet');
+    }
   }
 
   async stop(): Promise<void> {
@@ -165,7 +175,8 @@ export class ChangeFeed {
     const changes: OrderChange[] = [];
     const until = this.requireHead();
     while (changes.length < options.first && comparePositions(reader.position, until) < 0) {
-      const page = await this.readLog(reader.position, until.tick);
+      const wanted = options.filter ? this.pageSize : Math.min(this.pageSize, options.first - changes.length);
+      const page = await this.readLog(reader.position, until.tick, wanted);
       for (const change of reader.accept(page)) {
         changes.push(change);
         if (changes.length >= options.first) break;
@@ -207,7 +218,7 @@ export class ChangeFeed {
       if (this.windowBase && comparePositions(position, this.windowBase) >= 0) {
         return this.readWindow(position, head);
       }
-      return this.readLog(position, head.tick, signal);
+      return this.readLog(position, head.tick, this.pageSize, signal);
     }
   }
 
@@ -225,10 +236,15 @@ export class ChangeFeed {
   }
 
   // A reader outlives database outages: connection errors are retried, never passed on.
-  private async readLog(position: Position, untilTick: number, signal?: AbortSignal): Promise<ReadResult> {
+  private async readLog(
+    position: Position,
+    untilTick: number,
+    limit: number,
+    signal?: AbortSignal,
+  ): Promise<ReadResult> {
     for (let delay = 100; ; delay = Math.min(delay * 2, 5_000)) {
       try {
-        return await this.changeLog.readAfter(position, this.pageSize, untilTick);
+        return await this.changeLog.readAfter(position, limit, untilTick);
       } catch (error) {
         if (!isConnectionError(error) || this.stopped || signal?.aborted) throw error;
         this.options.log.warn({ err: error, retryInMs: delay }, 'reading the change log failed; retrying');
