@@ -12,10 +12,20 @@ try {
 }
 const log = createLogger(config.logLevel);
 
+// Signals are handled from the first moment: during start-up (waiting for a database that is
+// down, say) they abort the start, which stops whatever had started, the embedded database too.
+const starting = new AbortController();
+let stop: (signal: string) => void = (signal) => {
+  log.info({ signal }, 'stopping during start-up');
+  starting.abort(new Error(`stopped by ${signal}`));
+};
+process.on('SIGINT', () => stop('SIGINT'));
+process.on('SIGTERM', () => stop('SIGTERM'));
+
 try {
-  const service = await startService(config, log);
+  const service = await startService(config, log, { signal: starting.signal });
   let stopping = false;
-  const stop = async (signal: string) => {
+  stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'stopping');
@@ -26,8 +36,6 @@ try {
     log.info('stopped');
     process.exit(0);
   };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
   const ws = service.url.replace(/^http/, 'ws');
   console.log(
     [
@@ -41,6 +49,7 @@ try {
     ].join('\n'),
   );
 } catch (error) {
+  if (starting.signal.aborted) process.exit(0);
   if (error instanceof ConfigError) {
     console.error(`realtime-orders: ${error.message}`);
   } else {

@@ -219,6 +219,20 @@ describe('npm start without DATABASE_URL', () => {
       blocker.close();
     }
   }, 90_000);
+
+  test('SIGTERM while waiting for a database that is down: stops at once, exit 0', async () => {
+    const closed = await freePort();
+    const run = npmStart(app, {
+      PORT: String(await freePort()),
+      DATABASE_URL: `postgres://u:p@127.0.0.1:${closed}/db`,
+    });
+    await waitFor(() => run.stdout().includes('database not reachable yet'), { timeoutMs: 30_000 });
+    const signalled = Date.now();
+    process.kill(-(run.child.pid as number), 'SIGTERM');
+    const { code } = await run.exited;
+    expect(code).toBe(0);
+    expect(Date.now() - signalled).toBeLessThan(5_000);
+  }, 60_000);
 });
 
 // Only root runs PostgreSQL as another user; anyone else owns the cluster wherever it is.

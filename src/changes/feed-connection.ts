@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { withDeadline } from '../deadline.ts';
 import type { Logger } from '../log.ts';
 
 export const CHANGES_CHANNEL = 'order_changes';
@@ -141,14 +142,6 @@ export class FeedConnection {
     if (locked && !this.leader) this.options.log.info('this instance is now the change feed ticker');
     this.leader = locked;
   }
-}
-
-function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
 // end() waits for the server to acknowledge, which never happens on a dead network.

@@ -4,6 +4,7 @@ import { type Config, ConfigError, redact } from '../config.ts';
 import { createDb, createPool } from '../db/connect.ts';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from '../db/embedded.ts';
 import { migrateToLatest } from '../db/migrate.ts';
+import { withDeadline } from '../deadline.ts';
 import type { Logger } from '../log.ts';
 import { type App, buildApp, type Readiness } from './app.ts';
 
@@ -20,6 +21,8 @@ export interface Service {
 export interface ServiceOptions {
   /** Feed tuning, for tests. */
   feed?: Partial<ConstructorParameters<typeof ChangeFeed>[0]>;
+  /** Aborts a start that is still waiting for the database (Ctrl-C during start-up). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -54,7 +57,7 @@ export async function startService(
   const readiness = async (): Promise<Readiness> => {
     if (starting) return { ready: false, reason: starting };
     try {
-      await withTimeout(sql`SELECT 1`.execute(db), 2_000);
+      await withDeadline(sql`SELECT 1`.execute(db), 2_000);
     } catch (error) {
       return { ready: false, reason: `database: ${(error as Error).message}` };
     }
@@ -63,15 +66,14 @@ export async function startService(
   };
 
   const app = buildApp({ db, feed, log, readiness });
-  // Each step is bounded, so that the embedded database is stopped whatever hangs before it: a
-  // feed stopped while it is still connecting can wait on that connection for a long time.
+  // Each step is bounded, so that the embedded database is stopped whatever hangs before it.
   const stopAll = async () => {
     for (const [step, run] of [
       ['http', () => app.close()],
       ['change feed', () => feed.stop()],
       ['pool', () => db.destroy()],
     ] as const) {
-      await withTimeout(run(), STOP_STEP_TIMEOUT_MS).catch((error: Error) =>
+      await withDeadline(run(), STOP_STEP_TIMEOUT_MS).catch((error: Error) =>
         log.warn({ step, reason: error.message }, 'did not stop cleanly'),
       );
     }
@@ -85,7 +87,7 @@ export async function startService(
         throw new ConfigError(`HOST ${config.host} is not an address of this machine`);
       throw error;
     });
-    await waitForDatabase(db, databaseUrl, log);
+    await waitForDatabase(db, databaseUrl, log, options.signal);
     starting = 'applying migrations';
     const applied = await migrateToLatest(db);
     if (applied.length) log.info({ applied }, 'migrations applied');
@@ -101,8 +103,14 @@ export async function startService(
 
 // A server that is down or starting is waited for; one that refuses us (bad password, unknown
 // database or host) is a configuration mistake and ends the start.
-async function waitForDatabase(db: ReturnType<typeof createDb>, url: string, log: Logger): Promise<void> {
+async function waitForDatabase(
+  db: ReturnType<typeof createDb>,
+  url: string,
+  log: Logger,
+  signal?: AbortSignal,
+): Promise<void> {
   for (let delay = 250, attempt = 1; ; attempt++, delay = Math.min(delay * 2, 5_000)) {
+    signal?.throwIfAborted();
     try {
       await sql`SELECT 1`.execute(db);
       return;
@@ -112,17 +120,10 @@ async function waitForDatabase(db: ReturnType<typeof createDb>, url: string, log
         throw new ConfigError(`DATABASE_URL ${redact(url)}: ${message}`);
       }
       log.warn({ attempt, retryInMs: delay, reason: message }, 'database not reachable yet; retrying');
-      await new Promise((r) => setTimeout(r, delay));
+      await new Promise((resolve) => {
+        const timer = setTimeout(resolve, delay);
+        signal?.addEventListener('abort', () => resolve(clearTimeout(timer)), { once: true });
+      });
     }
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }
