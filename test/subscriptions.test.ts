@@ -62,6 +62,29 @@ test('an SSE subscriber receives an INSERT made by plain SQL', async () => {
   }
 });
 
+test('an SSE subscriber in distinct connections mode receives changes too', async () => {
+  const client = createSseClient({ url: `${service.url}/graphql/stream` });
+  try {
+    const events = client.iterate<any>({
+      query: SUBSCRIPTION,
+      variables: { where: { statuses: ['SHIPPED'] } },
+    });
+    const first = events.next();
+    await new Promise((r) => setTimeout(r, 300));
+    await service.database.sql(
+      `INSERT INTO orders (customer_name, product_name, status) VALUES ('Cy', 'Cap', 'shipped')`,
+    );
+    const { value } = await first;
+    expect(value.data.orderChanged).toMatchObject({
+      operation: 'INSERT',
+      order: { customerName: 'Cy', status: 'SHIPPED' },
+    });
+    await events.return?.();
+  } finally {
+    client.dispose();
+  }
+});
+
 test('a malformed cursor is BAD_USER_INPUT over WebSocket', async () => {
   const client = createWsClient({ url: service.wsUrl, webSocketImpl: WebSocket });
   try {
