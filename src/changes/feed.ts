@@ -15,7 +15,9 @@ import {
   endOfTick,
   type Position,
 } from './position.ts';
-import { pruneChangeLog } from './retention.ts';
+import { RecentWindow } from './recent-window.ts';
+import { serialized } from './serialized.ts';
+import { Ticker } from './ticker.ts';
 
 export interface ChangeFeedOptions {
   db: Kysely<Database>;
@@ -59,14 +61,13 @@ export class ChangeFeed {
   readonly changeLog: ChangeLog;
   private readonly connection: FeedConnection;
   private head: Position | undefined;
-  private window: LogEntry[] = [];
-  private windowBase: Position | undefined;
+  private window: RecentWindow | undefined;
   private readonly changes = new WeakMap<LogEntry, OrderChange>();
   private waiters = new Set<() => void>();
   private downReason: string | undefined = 'starting';
   private stopped = false;
   private timers: NodeJS.Timeout[] = [];
-  private readonly tick = serialized(() => this.makeTicks());
+  private readonly ticker: Ticker;
   private readonly pump = serialized(() => this.followHead());
   private readonly windowSize: number;
   private readonly pageSize: number;
@@ -85,34 +86,41 @@ export class ChangeFeed {
       checkIntervalMs: options.checkIntervalMs,
       checkTimeoutMs: options.checkTimeoutMs,
       onNotification: (channel) => {
-        if (channel === CHANGES_CHANNEL) this.tick();
+        if (channel === CHANGES_CHANNEL) this.ticker.tick();
         if (channel === TICKS_CHANNEL) this.pump();
       },
       onUp: () => {
         this.downReason = undefined;
         this.markUp();
-        this.tick();
+        this.ticker.tick();
         this.pump();
       },
       onDown: (reason) => {
         this.downReason = `change feed connection down: ${reason}`;
       },
     });
+    this.ticker = new Ticker({
+      db: options.db,
+      connection: this.connection,
+      log: options.log,
+      retentionMs: options.retentionMs,
+      onTick: () => this.pump(),
+    });
   }
 
   async start(): Promise<void> {
     const latest = await this.changeLog.latestTick();
     this.head = endOfTick(latest.id);
-    this.windowBase = this.head;
+    this.window = new RecentWindow(this.windowSize, this.head);
     this.connection.start();
     await this.firstConnection();
     const poll = this.options.pollIntervalMs ?? 1_000;
     this.timers.push(
       setInterval(() => {
-        this.tick();
+        this.ticker.tick();
         this.pump();
       }, poll),
-      setInterval(() => void this.prune(), this.options.pruneIntervalMs ?? 60_000),
+      setInterval(() => void this.ticker.prune(), this.options.pruneIntervalMs ?? 60_000),
     );
   }
 
@@ -133,6 +141,7 @@ export class ChangeFeed {
   async stop(): Promise<void> {
     this.stopped = true;
     for (const timer of this.timers) clearInterval(timer);
+    this.ticker.stop();
     this.wake();
     await this.connection.stop();
   }
@@ -215,24 +224,9 @@ export class ChangeFeed {
         await this.nextAdvance(signal);
         continue;
       }
-      if (this.windowBase && comparePositions(position, this.windowBase) >= 0) {
-        return this.readWindow(position, head);
-      }
+      if (this.window?.covers(position)) return this.window.read(position, head, this.pageSize);
       return this.readLog(position, head.tick, this.pageSize, signal);
     }
-  }
-
-  private readWindow(position: Position, head: Position): ReadResult {
-    let low = 0;
-    let high = this.window.length;
-    while (low < high) {
-      const mid = (low + high) >>> 1;
-      if (comparePositions((this.window[mid] as LogEntry).position, position) <= 0) low = mid + 1;
-      else high = mid;
-    }
-    const entries = this.window.slice(low, low + this.pageSize);
-    const reachedEnd = low + entries.length >= this.window.length;
-    return { entries, position: reachedEnd ? head : (entries.at(-1) as LogEntry).position };
   }
 
   // A reader outlives database outages: connection errors are retried, never passed on.
@@ -271,35 +265,20 @@ export class ChangeFeed {
     for (const waiter of waiters) waiter();
   }
 
-  private async makeTicks(): Promise<void> {
-    try {
-      const result = await this.connection.queryAsLeader<{ tick: string | null }>(
-        'SELECT make_change_tick() AS tick',
-      );
-      if (result?.rows[0]?.tick) this.pump();
-    } catch (error) {
-      if (!this.stopped) this.options.log.warn({ err: error }, 'making a tick failed');
-    }
-  }
-
   /** Moves the head over every new tick, keeping small batches in the window. */
   private async followHead(): Promise<void> {
     try {
       for (;;) {
-        const head = this.requireHead();
-        const ticks = await this.changeLog.ticksAfter(head.tick, 100);
+        const ticks = await this.changeLog.ticksAfter(this.requireHead().tick, 100);
         for (const tick of ticks) {
           const batch = await this.changeLog.batch(tick.id);
           const end = endOfTick(tick.id);
           if (batch.size > this.windowSize / 2) {
             // Too big to hold: readers behind it read it from the log at their own pace.
-            this.window = [];
-            this.windowBase = end;
+            this.window?.reset(end);
           } else {
             const { entries } = await this.changeLog.readAfter(this.requireHead(), batch.size + 1, tick.id);
-            this.window.push(...entries);
-            const excess = this.window.length - this.windowSize;
-            if (excess > 0) this.windowBase = (this.window.splice(0, excess).at(-1) as LogEntry).position;
+            this.window?.append(entries);
           }
           this.head = end;
           this.wake();
@@ -310,34 +289,6 @@ export class ChangeFeed {
       if (!this.stopped) this.options.log.warn({ err: error }, 'following the change log failed; will retry');
     }
   }
-
-  private async prune(): Promise<void> {
-    if (!this.connection.isLeader || this.stopped) return;
-    try {
-      const removed = await pruneChangeLog(this.options.db, this.options.retentionMs);
-      if (removed > 0) this.options.log.info({ removed }, 'pruned expired change history');
-    } catch (error) {
-      this.options.log.warn({ err: error }, 'pruning the change log failed');
-    }
-  }
-}
-
-/** Runs `task` one at a time; calls while it runs fold into one more run after it. */
-function serialized(task: () => Promise<void>): () => void {
-  let running = false;
-  let again = false;
-  const run = async () => {
-    running = true;
-    do {
-      again = false;
-      await task();
-    } while (again);
-    running = false;
-  };
-  return () => {
-    if (running) again = true;
-    else void run();
-  };
 }
 
 function isConnectionError(error: unknown): boolean {
