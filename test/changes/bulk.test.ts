@@ -88,3 +88,42 @@ test('one statement updating 100k rows reaches a slow subscriber and a fast one 
   expect(fast.changes.length).toBe(ROWS);
   expect(new Set(fast.changes.map((c) => c.order.id)).size).toBe(ROWS);
 }, 180_000);
+
+test('a WebSocket client that stops reading holds back no one, and gets everything once it reads again', async () => {
+  const rows = 20_000;
+  const socket = new WebSocket(service.wsUrl, 'graphql-transport-ws');
+  const messages: { type: string; payload?: { data?: { orderChanged: { cursor: string } } } }[] = [];
+  socket.on('message', (data) => messages.push(JSON.parse(String(data))));
+  await new Promise((resolve) => socket.once('open', resolve));
+  socket.send(JSON.stringify({ type: 'connection_init' }));
+  await waitFor(() => messages.some((m) => m.type === 'connection_ack'));
+  socket.send(
+    JSON.stringify({
+      id: 'slow',
+      type: 'subscribe',
+      payload: {
+        query: 'subscription { orderChanged(where: { operations: [DELETE] }) { cursor order { id } } }',
+      },
+    }),
+  );
+  const fast = collect(await service.feed.subscribe({ filter: { operations: ['DELETE'] } }));
+  await new Promise((r) => setTimeout(r, 300));
+  // Stop reading: the kernel buffers fill, then the server's, then the server stops pulling.
+  const raw = (socket as unknown as { _socket: import('node:net').Socket })._socket;
+  raw.pause();
+  await service.database.sql(
+    `DELETE FROM orders WHERE id IN (SELECT id FROM orders ORDER BY id LIMIT ${rows})`,
+  );
+  await waitFor(() => fast.changes.length >= rows, { timeoutMs: 60_000, message: 'the fast subscriber' });
+  await fast.stop();
+
+  raw.resume();
+  const next = () => messages.filter((m) => m.type === 'next');
+  await waitFor(() => next().length >= rows, {
+    timeoutMs: 60_000,
+    message: `the slow client (${next().length})`,
+  });
+  const cursors = next().map((m) => m.payload?.data?.orderChanged.cursor as string);
+  expect(cursors).toEqual(fast.changes.map((c) => c.cursor));
+  socket.close();
+}, 120_000);
