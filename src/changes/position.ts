@@ -49,7 +49,9 @@ export interface Cursor {
 // Each number is written as one hex digit giving its length, then its hex digits. That makes the
 // encoding self-delimiting and order-preserving, so cursors compare byte-wise in log order and
 // the optional snapshot suffix never affects the comparison.
+// END is written as a lone 'f': no real value has 15 hex digits, so it still sorts after them all.
 function encodeNumber(n: number): string {
+  if (n === END) return 'f';
   const hex = n.toString(16);
   return hex.length.toString(16) + hex;
 }
@@ -67,6 +69,11 @@ export function decodeCursor(text: string, field = 'after'): Cursor {
   const numbers: number[] = [];
   let i = 0;
   while (i < base.length && numbers.length < 3) {
+    if (base[i] === 'f') {
+      numbers.push(END);
+      i += 1;
+      continue;
+    }
     const length = Number.parseInt(base[i] ?? '', 16);
     const digits = base.slice(i + 1, i + 1 + length);
     if (!(length >= 1) || digits.length !== length || !/^(0|[1-9a-f][0-9a-f]*)$/.test(digits))

@@ -1,4 +1,5 @@
 import { useGraphQLSSE } from '@graphql-yoga/plugin-graphql-sse';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { GraphQLError } from 'graphql';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import { DomainError } from '../errors.ts';
@@ -6,6 +7,27 @@ import type { Logger } from '../log.ts';
 import type { Context } from '../schema/builder.ts';
 import { schema } from '../schema/index.ts';
 import { maskGraphQLError } from './errors.ts';
+
+const GRAPHIQL_DEFAULT_QUERY = `# Realtime Orders. Run this page of orders, then watch what changes after it:
+#
+# subscription ($after: String) {
+#   orderChanged(after: $after) {
+#     cursor operation changedFields changedBy
+#     order { id customerName status version }
+#     previous { status }
+#   }
+# }
+#
+# with the variables { "after": "<changeCursor from the result>" }: nothing missed, nothing twice.
+
+query Orders {
+  orders(first: 20) {
+    changeCursor
+    nodes { id customerName productName quantity status version updatedAt }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+`;
 
 export interface YogaOptions {
   context: Context;
@@ -28,7 +50,9 @@ export function createYogaServer({ context, log, routes }: YogaOptions) {
       warn: (...args) => log.warn(args.map(String).join(' ')),
       error: (...args) => logError(log, args),
     },
-    graphiql: { title: 'Realtime Orders', subscriptionsProtocol: 'WS' },
+    graphiql: { title: 'Realtime Orders', subscriptionsProtocol: 'WS', defaultQuery: GRAPHIQL_DEFAULT_QUERY },
+    // GraphiQL's scripts and styles served from this process, so it works without internet access.
+    renderGraphiQL,
     landingPage: false,
     plugins: [routes, useGraphQLSSE({ endpoint: '/graphql/stream' })],
   });

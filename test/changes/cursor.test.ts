@@ -49,3 +49,8 @@ test('anything else is rejected as BAD_USER_INPUT', () => {
     expect(() => decodeCursor(bad), bad).toThrowError(expect.objectContaining({ code: 'BAD_USER_INPUT' }));
   }
 });
+
+test('the end of a batch is written short, and its long form still reads the same', () => {
+  expect(encodeCursor({ position: { tick: 2, last: END, seq: END } })).toBe('12ff');
+  expect(decodeCursor('12e1fffffffffffffe1fffffffffffff').position).toEqual({ tick: 2, last: END, seq: END });
+});
