@@ -9,6 +9,7 @@ export class PagedStream<T> implements AsyncIterableIterator<T> {
   private index = 0;
   private finished = false;
   private readonly abort = new AbortController();
+  private finishListeners: (() => void)[] = [];
 
   /** `readPage` resolves with the next items (never empty), or undefined at the end. */
   constructor(private readonly readPage: (signal: AbortSignal) => Promise<T[] | undefined>) {}
@@ -44,9 +45,16 @@ export class PagedStream<T> implements AsyncIterableIterator<T> {
     return this;
   }
 
+  /** Runs `listener` once, when the stream ends for whatever reason. */
+  onFinish(listener: () => void): void {
+    this.finishListeners.push(listener);
+  }
+
   private finish(): void {
+    if (this.finished) return;
     this.finished = true;
     this.page = [];
     this.abort.abort();
+    for (const listener of this.finishListeners.splice(0)) listener();
   }
 }

@@ -41,6 +41,8 @@ export interface ChangeFeedOptions {
 
 export interface FeedStatus {
   listening: boolean;
+  /** Open subscriptions on this instance. */
+  subscribers: number;
   leader: boolean;
   headTick: number | undefined;
   reason: string | undefined;
@@ -66,6 +68,7 @@ export class ChangeFeed {
   private waiters = new Set<() => void>();
   private downReason: string | undefined = 'starting';
   private stopped = false;
+  private subscribers = 0;
   private timers: NodeJS.Timeout[] = [];
   private readonly ticker: Ticker;
   private readonly pump = serialized(() => this.followHead());
@@ -150,6 +153,7 @@ export class ChangeFeed {
     const listening = this.connection.isUp && this.head !== undefined && !this.stopped;
     return {
       listening,
+      subscribers: this.subscribers,
       leader: this.connection.isLeader,
       headTick: this.head?.tick,
       reason: listening ? undefined : (this.downReason ?? 'stopped'),
@@ -163,7 +167,8 @@ export class ChangeFeed {
   async subscribe(options: SubscribeOptions = {}): Promise<AsyncIterableIterator<OrderChange>> {
     const cursor = await this.startCursor(options.after, () => this.requireHead());
     const reader = new CursorReader(cursor, options.filter, (entry) => this.plainChange(entry));
-    return new PagedStream<OrderChange>(async (signal) => {
+    this.subscribers++;
+    const stream = new PagedStream<OrderChange>(async (signal) => {
       for (;;) {
         const page = await this.readFrom(reader.position, signal);
         if (!page) return undefined;
@@ -173,6 +178,8 @@ export class ChangeFeed {
         if (changes.length > 0) return changes;
       }
     });
+    stream.onFinish(() => this.subscribers--);
+    return stream;
   }
 
   /** Past changes after `after` (default: the oldest kept), oldest first, up to `first`. */

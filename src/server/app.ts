@@ -36,6 +36,12 @@ export function buildApp({ db, feed, log, readiness }: AppOptions): App {
   const files = createStaticHandler();
 
   const routes: Plugin = {
+    onResponse({ request, response }) {
+      metrics.httpRequests.inc({
+        route: routeKind(new URL(request.url).pathname),
+        status: `${Math.floor(response.status / 100)}xx`,
+      });
+    },
     async onRequest({ request, url, endResponse }) {
       try {
         const response = await route(request, url);
@@ -60,6 +66,7 @@ export function buildApp({ db, feed, log, readiness }: AppOptions): App {
       case '/metrics': {
         const status = feed.status();
         metrics.feedListening.set(status.listening ? 1 : 0);
+        metrics.subscribers.set(status.subscribers);
         if (status.headTick !== undefined) metrics.feedHeadTick.set(status.headTick);
         return new Response(await metrics.registry.metrics(), {
           headers: { 'content-type': metrics.registry.contentType },
@@ -104,4 +111,11 @@ export function buildApp({ db, feed, log, readiness }: AppOptions): App {
       await closed;
     },
   };
+}
+
+function routeKind(pathname: string): string {
+  if (pathname.startsWith('/graphql')) return 'graphql';
+  if (pathname.startsWith('/api/')) return 'rest';
+  if (['/health', '/ready', '/metrics'].includes(pathname)) return pathname.slice(1);
+  return 'static';
 }

@@ -16,6 +16,11 @@ export function createMetrics() {
       help: 'The newest change-log tick this instance has read',
       registers: [registry],
     }),
+    subscribers: new Gauge({
+      name: 'realtime_orders_subscriptions',
+      help: 'Open orderChanged subscriptions on this instance, over every transport',
+      registers: [registry],
+    }),
     feedListening: new Gauge({
       name: 'realtime_orders_feed_listening',
       help: '1 while the change feed connection is up',
