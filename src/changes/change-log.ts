@@ -43,6 +43,8 @@ export class ChangeLog {
 
   constructor(
     private readonly db: Kysely<Database>,
+    /** CHANGE_RETENTION: positions in ticks older than this are expired, pruned or not yet. */
+    private readonly retentionMs: number,
     private readonly cacheSize = 2_000,
   ) {}
 
@@ -56,11 +58,19 @@ export class ChangeLog {
     return this.remember(row);
   }
 
-  /** The oldest tick kept: positions before its end are gone. */
+  /**
+   * The oldest position still resumable is the end of this tick: the oldest kept, or the newest
+   * one older than the retention (what the next pruning keeps), whichever is newer. Expiry thus
+   * follows CHANGE_RETENTION exactly, whenever pruning happens to run.
+   */
   async baseTick(): Promise<number> {
-    const { rows } = await sql<{ tick_id: string }>`SELECT min(tick_id) AS tick_id FROM change_ticks`.execute(
-      this.db,
-    );
+    const { rows } = await sql<{ tick_id: string }>`
+      SELECT greatest(
+        (SELECT min(tick_id) FROM change_ticks),
+        (SELECT tick_id FROM change_ticks
+         WHERE created_at < clock_timestamp() - make_interval(secs => ${this.retentionMs / 1000})
+         ORDER BY created_at DESC LIMIT 1)
+      ) AS tick_id`.execute(this.db);
     return Number(rows[0]?.tick_id ?? 0);
   }
 

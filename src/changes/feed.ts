@@ -28,7 +28,7 @@ export interface ChangeFeedOptions {
   retentionMs: number;
   /** Safety net for missed wake-ups: tick and read this often anyway (default 1000 ms). */
   pollIntervalMs?: number;
-  /** How often the ticker prunes expired history (default 60 s). */
+  /** How often the ticker prunes expired history (default a tenth of the retention, 1 s to 60 s). */
   pruneIntervalMs?: number;
   /** Recent entries kept in memory for live subscribers (default 10,000). */
   windowSize?: number;
@@ -80,7 +80,7 @@ export class ChangeFeed {
   });
 
   constructor(private readonly options: ChangeFeedOptions) {
-    this.changeLog = new ChangeLog(options.db);
+    this.changeLog = new ChangeLog(options.db, options.retentionMs);
     this.windowSize = options.windowSize ?? 10_000;
     this.pageSize = options.pageSize ?? 500;
     this.connection = new FeedConnection({
@@ -123,7 +123,10 @@ export class ChangeFeed {
         this.ticker.tick();
         this.pump();
       }, poll),
-      setInterval(() => void this.ticker.prune(), this.options.pruneIntervalMs ?? 60_000),
+      setInterval(
+        () => void this.ticker.prune(),
+        this.options.pruneIntervalMs ?? Math.min(60_000, Math.max(1_000, this.options.retentionMs / 10)),
+      ),
     );
   }
 

@@ -45,3 +45,35 @@ test('history older than the retention is pruned; its cursors give CURSOR_EXPIRE
   expect(names(await service.graphql(query, { after: newCursor }))).toEqual(['newer']);
   expect(names(await service.graphql(query))).toEqual(['new', 'newer']);
 });
+
+test('a cursor older than CHANGE_RETENTION expires on time, whether or not pruning has run', async () => {
+  const short = await startTestService({ feed: { retentionMs: 1_000, pruneIntervalMs: 3_600_000 } });
+  try {
+    const live = collect(await short.feed.subscribe());
+    await short.database.sql(
+      `INSERT INTO orders (customer_name, product_name) VALUES ('early', 'a'), ('early', 'b')`,
+    );
+    await waitForCount(live.changes, 2);
+    await new Promise((r) => setTimeout(r, 1_500));
+    await short.database.sql(`INSERT INTO orders (customer_name, product_name) VALUES ('late', 'c')`);
+    await waitForCount(live.changes, 3);
+    await live.stop();
+
+    const [ticks] = await short.database.sql<{ count: string }>('SELECT count(*) FROM change_ticks');
+    expect(Number(ticks?.count), 'nothing was pruned').toBe(3);
+    await expect(short.feed.subscribe({ after: live.changes[0]?.cursor })).rejects.toMatchObject({
+      code: 'CURSOR_EXPIRED',
+    });
+    const history = await short.graphql('{ orderChanges { order { customerName } } }');
+    expect(history.data.orderChanges).toEqual([{ order: { customerName: 'late' } }]);
+    const resumed = await short.graphql(
+      'query ($after: String) { orderChanges(after: $after) { order { customerName } } }',
+      {
+        after: live.changes[2]?.cursor,
+      },
+    );
+    expect(resumed.errors).toBeUndefined();
+  } finally {
+    await short.stop();
+  }
+});
