@@ -1,6 +1,10 @@
+import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
+import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
+import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { useGraphQLSSE } from '@graphql-yoga/plugin-graphql-sse';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type ValidationContext } from 'graphql';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import { DomainError } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -29,6 +33,16 @@ query Orders {
 }
 `;
 
+// A rejected operation is reported like any invalid one (GRAPHQL_VALIDATION_FAILED), not thrown:
+// thrown, it would end a WebSocket connection and every subscription on it.
+const asValidationError = {
+  propagateOnRejection: false,
+  onReject: [
+    (context: ValidationContext | null, error: GraphQLError) =>
+      context?.reportError(new GraphQLError(error.message.replace(/^Syntax Error: /, ''))),
+  ],
+};
+
 export interface YogaOptions {
   context: Context;
   log: Logger;
@@ -54,7 +68,16 @@ export function createYogaServer({ context, log, routes }: YogaOptions) {
     // GraphiQL's scripts and styles served from this process, so it works without internet access.
     renderGraphiQL,
     landingPage: false,
-    plugins: [routes, useGraphQLSSE({ endpoint: '/graphql/stream' })],
+    plugins: [
+      routes,
+      useGraphQLSSE({ endpoint: '/graphql/stream' }),
+      // One request must not be able to cost the server what a thousand do: every alias of
+      // `orders` is a query of its own, and a huge document is work before anything runs.
+      maxTokensPlugin({ n: 3_000 }),
+      maxDepthPlugin({ n: 10, flattenFragments: true, ...asValidationError }),
+      maxAliasesPlugin({ n: 15, ...asValidationError }),
+      maxDirectivesPlugin({ n: 20, ...asValidationError }),
+    ],
   });
 }
 
