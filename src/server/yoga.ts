@@ -11,6 +11,7 @@ import type { Logger } from '../log.ts';
 import type { Context } from '../schema/builder.ts';
 import { schema } from '../schema/index.ts';
 import { maskGraphQLError } from './errors.ts';
+import { useInputErrorCodes } from './input-errors.ts';
 
 const GRAPHIQL_DEFAULT_QUERY = `# Realtime Orders. Run this page of orders, then watch what changes after it:
 #
@@ -71,6 +72,7 @@ export function createYogaServer({ context, log, routes }: YogaOptions) {
     plugins: [
       routes,
       useGraphQLSSE({ endpoint: '/graphql/stream' }),
+      useInputErrorCodes(),
       // One request must not be able to cost the server what a thousand do: every alias of
       // `orders` is a query of its own, and a huge document is work before anything runs.
       maxTokensPlugin({ n: 3_000 }),
