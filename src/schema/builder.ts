@@ -12,7 +12,3 @@ export const builder = new SchemaBuilder<{
   DefaultFieldNullability: false;
   Scalars: { DateTime: { Input: Date; Output: Date } };
 }>({ defaultFieldNullability: false });
-
-builder.queryType({});
-builder.mutationType({});
-builder.subscriptionType({});

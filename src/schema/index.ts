@@ -1,5 +1,6 @@
 import { lexicographicSortSchema } from 'graphql';
 import { builder } from './builder.ts';
+import './root-types.ts';
 import './date-time.ts';
 import './order.ts';
 import './order-connection.ts';
