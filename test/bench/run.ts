@@ -3,13 +3,14 @@
  * BENCH_DATABASE_URL), measured from outside with real clients. Writes test-artifacts/bench/.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createClient } from 'graphql-ws';
 import pg from 'pg';
 import WebSocket from 'ws';
 import { freePort, startEmbeddedPostgres } from '../../src/db/embedded.ts';
+import { clusterTempDir } from '../helpers/temp-dir.ts';
 
 const results: { name: string; value: string; detail?: string }[] = [];
 const record = (name: string, value: string, detail?: string) => {
@@ -34,7 +35,7 @@ const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
 async function main() {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'realtime-orders-bench-'));
+  const dir = clusterTempDir('realtime-orders-bench-');
   const embedded = process.env.BENCH_DATABASE_URL ? undefined : await startEmbeddedPostgres({ dir });
   const databaseUrl = process.env.BENCH_DATABASE_URL ?? `${embedded?.serverUrl}/postgres`;
   const server = await startServer(databaseUrl);

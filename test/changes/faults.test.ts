@@ -1,10 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, expect, test } from 'vitest';
 import { startEmbeddedPostgres } from '../../src/db/embedded.ts';
 import { createTestDatabase } from '../helpers/database.ts';
+import { clusterTempDir } from '../helpers/temp-dir.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { collect, expectExactDelivery, runWorkload, seedOrders, startFeed, waitForCount } from './harness.ts';
 
@@ -55,7 +54,7 @@ test("the listener's backend killed several times mid-stream: nothing lost, noth
 });
 
 test('PostgreSQL stopped and started mid-stream: subscribers stay and receive everything', async () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'realtime-orders-restart-'));
+  const dir = clusterTempDir('realtime-orders-restart-');
   cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
   let server = await startEmbeddedPostgres({ dir });
   cleanups.push(() => server.stop());

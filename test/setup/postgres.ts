@@ -1,8 +1,7 @@
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { rmSync } from 'node:fs';
 import type { TestProject } from 'vitest/node';
 import { startEmbeddedPostgres } from '../../src/db/embedded.ts';
+import { clusterTempDir } from '../helpers/temp-dir.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -20,10 +19,7 @@ export default async function setup(project: TestProject) {
     project.provide('postgresServerUrl', url.toString().replace(/\/$/, ''));
     return;
   }
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'realtime-orders-test-'));
-  // mkdtemp makes it 0700; as root the cluster runs as `postgres`, which must reach it, or
-  // src/db/embedded.ts falls back to /var/lib/realtime-orders, which rmSync below would not clean.
-  chmodSync(dir, 0o755);
+  const dir = clusterTempDir('realtime-orders-test-');
   const server = await startEmbeddedPostgres({ dir });
   project.provide('postgresServerUrl', server.serverUrl);
   return async () => {
