@@ -14,5 +14,3 @@ export class DomainError extends Error {
 
 export const badInput = (field: string, message: string) =>
   new DomainError('BAD_USER_INPUT', `${field}: ${message}`, { field });
-
-export const isDomainError = (error: unknown): error is DomainError => error instanceof DomainError;

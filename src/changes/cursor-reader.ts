@@ -20,7 +20,8 @@ export class CursorReader {
   constructor(
     cursor: Cursor,
     private readonly filter: ChangeFilter | undefined,
-    private readonly toChange: (entry: LogEntry) => OrderChange = plainChange,
+    /** Makes the change for an entry read with no snapshot to skip (the feed memoizes these). */
+    private readonly toChange: (entry: LogEntry) => OrderChange,
   ) {
     this.position = cursor.position;
     this.seen = cursor.seen;
@@ -39,8 +40,4 @@ export class CursorReader {
     }
     this.position = page.position;
   }
-}
-
-function plainChange(entry: LogEntry): OrderChange {
-  return entryToChange(entry, encodeCursor({ position: entry.position }));
 }

@@ -30,8 +30,6 @@ export function parseSnapshot(text: string): Snapshot {
   return { xmin: Number(xmin), xmax: Number(xmax), xip: xip ? xip.split(',').map(Number) : [] };
 }
 
-export const formatSnapshot = (s: Snapshot): string => `${s.xmin}:${s.xmax}:${s.xip.join(',')}`;
-
 export function visibleIn(txid: number, s: Snapshot): boolean {
   return txid < s.xmin || (txid < s.xmax && !s.xip.includes(txid));
 }
