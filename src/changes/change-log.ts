@@ -59,19 +59,23 @@ export class ChangeLog {
   }
 
   /**
-   * The oldest position still resumable is the end of this tick: the oldest kept, or the newest
-   * one older than the retention (what the next pruning keeps), whichever is newer. Expiry thus
-   * follows CHANGE_RETENTION exactly, whenever pruning happens to run.
+   * The oldest position still resumable is the end of the base tick: the oldest kept, or the
+   * newest one older than the retention (what the next pruning keeps), whichever is newer. Expiry
+   * thus follows CHANGE_RETENTION exactly, whenever pruning happens to run.
    */
   async baseTick(): Promise<number> {
-    const { rows } = await sql<{ tick_id: string }>`
+    return (await this.bounds()).base;
+  }
+
+  private async bounds(): Promise<{ base: number; latest: number }> {
+    const { rows } = await sql<{ base: string; latest: string }>`
       SELECT greatest(
         (SELECT min(tick_id) FROM change_ticks),
         (SELECT tick_id FROM change_ticks
          WHERE created_at < clock_timestamp() - make_interval(secs => ${this.retentionMs / 1000})
          ORDER BY created_at DESC LIMIT 1)
-      ) AS tick_id`.execute(this.db);
-    return Number(rows[0]?.tick_id ?? 0);
+      ) AS base, (SELECT max(tick_id) FROM change_ticks) AS latest`.execute(this.db);
+    return { base: Number(rows[0]?.base ?? 0), latest: Number(rows[0]?.latest ?? 0) };
   }
 
   async ticksAfter(tick: number, limit: number): Promise<Tick[]> {
@@ -83,10 +87,9 @@ export class ChangeLog {
 
   /** Checks that a reader may start at `position`: not pruned, not ahead of the log. */
   async checkPosition(position: Position): Promise<void> {
-    const base = await this.baseTick();
+    const { base, latest } = await this.bounds();
     if (position.tick < base || (position.tick === base && position.last !== END)) throw expired();
-    const latest = await this.latestTick();
-    if (position.tick > latest.id) {
+    if (position.tick > latest) {
       throw new DomainError('BAD_USER_INPUT', 'after: cursor is ahead of this change feed', {
         field: 'after',
       });

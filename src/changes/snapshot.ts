@@ -16,25 +16,23 @@ export async function readWithChangeCursor<T>(
     .setIsolationLevel('repeatable read')
     .setAccessMode('read only')
     .execute(async (trx) => {
-      // The first statement fixes the transaction's snapshot; pg_current_snapshot() is that one.
-      const { rows } = await sql<{ seen: string; tick_id: string; tick_snapshot: string }>`
-        SELECT pg_current_snapshot()::text AS seen, tick_id, snapshot::text AS tick_snapshot
-        FROM change_ticks ORDER BY tick_id DESC LIMIT 1`.execute(trx);
+      // The first statement fixes the transaction's snapshot; pg_current_snapshot() is that one,
+      // so the same statement can ask whether it saw transactions that the last tick did not.
+      // Usually not, and the cursor is a plain position; otherwise it carries the snapshot so the
+      // reader can skip them.
+      const { rows } = await sql<{ seen: string; tick_id: string; pending: boolean }>`
+        SELECT pg_current_snapshot()::text AS seen, t.tick_id, EXISTS (
+          SELECT 1 FROM order_changes
+          WHERE txid >= pg_snapshot_xmin(t.snapshot) AND txid < pg_snapshot_xmax(pg_current_snapshot())
+            AND pg_visible_in_snapshot(txid, pg_current_snapshot())
+            AND NOT pg_visible_in_snapshot(txid, t.snapshot)
+        ) AS pending
+        FROM (SELECT tick_id, snapshot FROM change_ticks ORDER BY tick_id DESC LIMIT 1) t`.execute(trx);
       const head = rows[0];
       if (!head) throw new Error('change_ticks is empty: migrations did not run');
       const result = await read(trx);
-      // Did this snapshot see transactions that the last tick did not? Usually not, and the cursor
-      // is then a plain position; otherwise it carries the snapshot so the reader can skip them.
-      const { rows: pending } = await sql<{ any: boolean }>`
-        SELECT EXISTS (
-          SELECT 1 FROM order_changes
-          WHERE txid >= pg_snapshot_xmin(${head.tick_snapshot}::pg_snapshot)
-            AND txid < pg_snapshot_xmax(${head.seen}::pg_snapshot)
-            AND pg_visible_in_snapshot(txid, ${head.seen}::pg_snapshot)
-            AND NOT pg_visible_in_snapshot(txid, ${head.tick_snapshot}::pg_snapshot)
-        ) AS any`.execute(trx);
       const position = endOfTick(Number(head.tick_id));
-      const seen = pending[0]?.any ? parseSnapshot(head.seen) : undefined;
+      const seen = head.pending ? parseSnapshot(head.seen) : undefined;
       return { result, changeCursor: encodeCursor({ position, seen }) };
     });
 }
