@@ -14,6 +14,41 @@ const INPUT_MISTAKES = [
 ];
 
 /**
+ * graphql-js refuses variables that do not fit their type (null for String!, an unknown enum value)
+ * before any resolver runs, with a message but no code. They are input errors like any other, so
+ * they get BAD_USER_INPUT and the field they name, e.g. `at "input.customerName"` -> customerName.
+ * No path: raised before execution, so by graphql-js itself, never by a resolver.
+ */
+export function asVariableInputError(error: unknown): GraphQLError | undefined {
+  if (!(error instanceof GraphQLError) || error.path) return undefined;
+  const field = invalidVariableField(error.message);
+  if (field === undefined) return undefined;
+  return asBadUserInput(error, field);
+}
+
+function asBadUserInput(error: GraphQLError, field: string | undefined): GraphQLError {
+  return new GraphQLError(error.message, {
+    nodes: error.nodes,
+    extensions: { ...error.extensions, code: 'BAD_USER_INPUT', ...(field ? { field } : {}) },
+  });
+}
+
+function invalidVariableField(message: string): string | undefined {
+  const variable = /^Variable "\$(\w+)" /.exec(message)?.[1];
+  if (variable === undefined) return undefined;
+  const missing = /Field "(\w+)" of required type/.exec(message)?.[1];
+  const path = / at "([^"]+)";/.exec(message)?.[1];
+  return (
+    missing ??
+    path
+      ?.replace(/\[\d+\]/g, '')
+      .split('.')
+      .at(-1) ??
+    variable
+  );
+}
+
+/**
  * A wrong input value written into the operation itself (`quantity: "two"`, `status: LOST`, a
  * required field left out) is the same mistake as a wrong variable: BAD_USER_INPUT, naming the
  * field, rather than the generic validation failure.
@@ -33,11 +68,7 @@ function asInputError(error: unknown, document: DocumentNode): unknown {
   if (!(error instanceof GraphQLError)) return error;
   const match = INPUT_MISTAKES.map((pattern) => pattern.exec(error.message)).find(Boolean);
   if (!match) return error;
-  const field = match[1] ?? fieldOf(error.nodes?.[0], document);
-  return new GraphQLError(error.message, {
-    nodes: error.nodes,
-    extensions: { ...error.extensions, code: 'BAD_USER_INPUT', ...(field ? { field } : {}) },
-  });
+  return asBadUserInput(error, match[1] ?? fieldOf(error.nodes?.[0], document));
 }
 
 /** The name of the input field or argument whose value is `node`. */
