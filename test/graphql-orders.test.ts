@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { failInsertsNamedExplode } from './helpers/database.ts';
 import { startTestService, type TestService } from './helpers/service.ts';
 
 let service: TestService;
@@ -295,13 +296,7 @@ describe('deleteOrder', () => {
 
 describe('transport and errors', () => {
   test('an unexpected error is masked, without internals', async () => {
-    // A real database fault rather than a mock: a trigger that fails with an internal message.
-    await service.database.sql(`
-      CREATE FUNCTION explode() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN RAISE EXCEPTION 'secret internal detail'; END $$`);
-    await service.database.sql(`
-      CREATE TRIGGER explode BEFORE INSERT ON orders FOR EACH ROW
-      WHEN (NEW.customer_name = 'explode') EXECUTE FUNCTION explode()`);
+    const undo = await failInsertsNamedExplode(service.database);
     try {
       const { data, error } = await errorOf(CREATE, { input: { customerName: 'explode', productName: 'X' } });
       expect(data).toBeNull();
@@ -309,7 +304,7 @@ describe('transport and errors', () => {
       expect(JSON.stringify(error)).not.toContain('secret');
       expect(error.extensions?.code).not.toBe('BAD_USER_INPUT');
     } finally {
-      await service.database.sql('DROP TRIGGER explode ON orders');
+      await undo();
     }
   });
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { failInsertsNamedExplode } from './helpers/database.ts';
 import { startTestService, type TestService } from './helpers/service.ts';
 
 let service: TestService;
@@ -281,17 +282,12 @@ test('other methods get 405 with Allow', async () => {
 });
 
 test('an unexpected error is a 500 without internals', async () => {
-  await service.database.sql(`
-    CREATE FUNCTION explode() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN RAISE EXCEPTION 'secret internal detail'; END $$`);
-  await service.database.sql(`
-    CREATE TRIGGER explode BEFORE INSERT ON orders FOR EACH ROW
-    WHEN (NEW.customer_name = 'explode') EXECUTE FUNCTION explode()`);
+  const undo = await failInsertsNamedExplode(service.database);
   try {
     const sent = await send('POST', '/api/orders', { customer_name: 'explode', product_name: 'X' });
     expect(sent.status).toBe(500);
     expect(sent.body).toEqual({ error: 'INTERNAL_SERVER_ERROR', message: 'Unexpected error.' });
   } finally {
-    await service.database.sql('DROP TRIGGER explode ON orders');
+    await undo();
   }
 });

@@ -50,3 +50,19 @@ export async function createTestDatabase(server = inject('postgresServerUrl')): 
     },
   };
 }
+
+/**
+ * A real database fault instead of a mock: inserting an order named `explode` fails inside
+ * PostgreSQL with a message that must never reach a client. Returns the undo.
+ */
+export async function failInsertsNamedExplode(database: TestDatabase): Promise<() => Promise<void>> {
+  await database.sql(`
+    CREATE OR REPLACE FUNCTION explode() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN RAISE EXCEPTION 'secret internal detail'; END $$`);
+  await database.sql(`
+    CREATE TRIGGER explode BEFORE INSERT ON orders FOR EACH ROW
+    WHEN (NEW.customer_name = 'explode') EXECUTE FUNCTION explode()`);
+  return async () => {
+    await database.sql('DROP TRIGGER explode ON orders');
+  };
+}
