@@ -1,5 +1,11 @@
 /** Errors the caller can act on. The API layers map `code` to GraphQL extensions and HTTP statuses. */
-export type DomainErrorCode = 'BAD_USER_INPUT' | 'NOT_FOUND' | 'CONFLICT' | 'CURSOR_EXPIRED';
+export type DomainErrorCode =
+  | 'BAD_USER_INPUT'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'CURSOR_EXPIRED'
+  /** The database cannot be reached (or the service is still starting): retry later. */
+  | 'SERVICE_UNAVAILABLE';
 
 export class DomainError extends Error {
   constructor(

@@ -21,4 +21,5 @@ export const HTTP_STATUS: Record<DomainError['code'], number> = {
   NOT_FOUND: 404,
   CONFLICT: 409,
   CURSOR_EXPIRED: 410,
+  SERVICE_UNAVAILABLE: 503,
 };
