@@ -2,7 +2,6 @@ import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
-import { useGraphQLSSE } from '@graphql-yoga/plugin-graphql-sse';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { GraphQLError, type ValidationContext } from 'graphql';
 import { createYoga, type Plugin } from 'graphql-yoga';
@@ -12,6 +11,7 @@ import type { Context } from '../schema/builder.ts';
 import { schema } from '../schema/index.ts';
 import { maskGraphQLError } from './errors.ts';
 import { useInputErrorCodes } from './input-errors.ts';
+import { useGraphQLSSEWithErrors } from './sse.ts';
 
 const GRAPHIQL_DEFAULT_QUERY = `# Realtime Orders. Run this page of orders, then watch what changes after it:
 #
@@ -71,7 +71,7 @@ export function createYogaServer({ context, log, routes }: YogaOptions) {
     landingPage: false,
     plugins: [
       routes,
-      useGraphQLSSE({ endpoint: '/graphql/stream' }),
+      useGraphQLSSEWithErrors({ endpoint: '/graphql/stream' }),
       useInputErrorCodes(),
       // One request must not be able to cost the server what a thousand do: every alias of
       // `orders` is a query of its own, and a huge document is work before anything runs.
