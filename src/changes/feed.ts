@@ -115,6 +115,8 @@ export class ChangeFeed {
     const latest = await this.changeLog.latestTick();
     this.head = endOfTick(latest.id);
     this.window = new RecentWindow(this.windowSize, this.head);
+    // Readers accepted while the service was starting (a client resuming from its cursor) go on.
+    this.wake();
     this.connection.start();
     await this.firstConnection();
     const poll = this.options.pollIntervalMs ?? 1_000;
@@ -212,7 +214,9 @@ export class ChangeFeed {
   }
 
   private requireHead(): Position {
-    if (!this.head) throw new Error('change feed not started');
+    // "From now" needs to know where now is; a client asked to retry resubscribes in a moment.
+    if (!this.head)
+      throw new DomainError('SERVICE_UNAVAILABLE', 'the change feed is starting; retry shortly');
     return this.head;
   }
 
@@ -229,8 +233,8 @@ export class ChangeFeed {
   private async readFrom(position: Position, signal: AbortSignal): Promise<ReadResult | undefined> {
     for (;;) {
       if (this.stopped || signal.aborted) return undefined;
-      const head = this.requireHead();
-      if (comparePositions(position, head) >= 0) {
+      const head = this.head;
+      if (!head || comparePositions(position, head) >= 0) {
         await this.nextAdvance(signal);
         continue;
       }
