@@ -37,8 +37,17 @@ export interface ResumeOptions<T> {
   /** Whether an error that ended the underlying subscription is worth subscribing again for. */
   retryable(error: unknown, attempt: number): boolean;
   wait(attempt: number): Promise<void>;
-  /** A result that is in fact a refusal (over SSE, errors arrive as a result). */
-  refusal?(result: T): unknown;
+}
+
+/**
+ * A subscription the server refuses when it starts (CURSOR_EXPIRED, BAD_USER_INPUT,
+ * SERVICE_UNAVAILABLE) arrives as one result with errors and no data, then a completion, over
+ * WebSocket as over SSE. For a resumable subscription it is reported as an error instead: the
+ * application must act on it (read a fresh snapshot), and a retry must not look like a new stream.
+ */
+function refusal(result: unknown): unknown[] | undefined {
+  const { data, errors } = (result ?? {}) as { data?: unknown; errors?: unknown[] };
+  return data == null && errors?.length ? errors : undefined;
 }
 
 /**
@@ -71,11 +80,11 @@ export function subscribeResuming<T>(request: Request, sink: Sink<T>, options: R
     stop = options.subscribe(resumable, {
       next(result) {
         if (ended || settled) return;
-        const refusal = options.refusal?.(result);
-        if (refusal !== undefined) {
+        const errors = refusal(result);
+        if (errors) {
           settled = true;
           stop?.();
-          return fail(refusal);
+          return fail(errors);
         }
         const cursor = cursorOf(result as { data?: unknown }, options.operation);
         if (cursor !== undefined) {

@@ -12,10 +12,8 @@ type EventListeners = Parameters<Client['subscribe']>[2];
 /**
  * The graphql-sse client with the same resuming as `createClient`: for every subscription that
  * declares `$after` and selects `cursor` on its root field, a re-subscription sends `after` = the
- * last cursor delivered to the sink. Over SSE a subscription the server refuses arrives as a result
- * with errors and no data; for these subscriptions it is reported to the sink's `error`, as over
- * WebSocket, and ends the subscription (`SERVICE_UNAVAILABLE` is retried instead). Both connection
- * modes; options are graphql-sse's, and the ones given win (default: retry forever, with backoff).
+ * last cursor delivered to the sink; a refusal (`CURSOR_EXPIRED`) reaches the sink's `error` and
+ * ends the subscription (`SERVICE_UNAVAILABLE` is retried instead). Both connection modes; options are graphql-sse's, and the ones given win (default: retry forever, with backoff).
  */
 export function createSSEClient<SingleConnection extends boolean = false>(
   options: ClientOptions<SingleConnection>,
@@ -32,10 +30,6 @@ export function createSSEClient<SingleConnection extends boolean = false>(
       subscribe: (params, inner) => client.subscribe(params as RequestParams, inner as never, on as never),
       retryable: (error, attempt) => attempt < retryAttempts && isRetryLater(error),
       wait: retry,
-      refusal: (result) => {
-        const { data, errors } = result as { data?: unknown; errors?: unknown[] };
-        return data == null && errors?.length ? errors : undefined;
-      },
     });
   }
 

@@ -23,7 +23,8 @@ const retryUnlessForbidden = (error: unknown) => !(isCloseEvent(error) && error.
  * A graphql-ws client whose subscriptions resume where the application left off: for every
  * subscription that declares `$after` and selects `cursor` on its root field, a re-subscription
  * (after a reconnect, a server restart, or a close graphql-ws would not retry) sends `after` =
- * the last cursor delivered to the sink. Other operations go through untouched. Options are
+ * the last cursor delivered to the sink; a refusal (`CURSOR_EXPIRED`) reaches the sink's `error`
+ * and ends the subscription (`SERVICE_UNAVAILABLE` is retried). Other operations go through untouched. Options are
  * graphql-ws's; the ones given win over the defaults here (retry forever, with backoff).
  */
 export function createClient(options: ClientOptions): Client {
