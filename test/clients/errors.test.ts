@@ -234,3 +234,41 @@ test('an operation without `$after` and `cursor` is sent as written, after recon
     await service.stop();
   }
 });
+
+test('closes that graphql-ws itself does not retry (1011, 4500) are resumed from the last cursor', async () => {
+  const service = await startTestService();
+  const proxy = await startTcpProxy(Number(new URL(service.url).port));
+  const client = createClient({
+    url: `${proxy.url.replace(/^http/, 'ws')}/graphql`,
+    webSocketImpl: WebSocket,
+  });
+  const app: App = { name: 'graphql-ws', names: [], errors: [], stop: () => {} };
+  const stop = client.subscribe<{ orderChanged: { order: { customerName: string } } }>(
+    { query: CHANGES, variables: {} },
+    {
+      next: (result) => app.names.push(result.data?.orderChanged.order.customerName ?? 'no data'),
+      error: (error) => app.errors.push(error),
+      complete: () => app.errors.push('completed'),
+    },
+  );
+  const insert = (name: string) =>
+    service.database.sql(`INSERT INTO orders (customer_name, product_name) VALUES ($1, 'x')`, [name]);
+  try {
+    await waitFor(() => service.feed.status().subscribers === 1);
+    await insert('first');
+    await waitForApps([app], (a) => a.names.length === 1, 'the first change');
+    proxy.closeWebSockets(1011);
+    await insert('second');
+    await waitForApps([app], (a) => a.names.length === 2, 'the change after 1011');
+    proxy.closeWebSockets(4500);
+    await insert('third');
+    await waitForApps([app], (a) => a.names.length === 3, 'the change after 4500');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(app).toMatchObject({ names: ['first', 'second', 'third'], errors: [] });
+  } finally {
+    stop();
+    await client.dispose();
+    await proxy.close();
+    await service.stop();
+  }
+});
