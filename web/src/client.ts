@@ -1,4 +1,4 @@
-import { createClient as createWsClient } from 'graphql-ws';
+import { createClient } from 'realtime-orders/client';
 import { Client, fetchExchange, type SubscriptionForwarder, subscriptionExchange } from 'urql';
 
 export type ConnectionPhase = 'connecting' | 'live' | 'reconnecting';
@@ -31,53 +31,24 @@ export function createConnectionStore() {
 }
 export type ConnectionStore = ReturnType<typeof createConnectionStore>;
 
-/**
- * A subscription forwarder whose re-subscriptions resume where the last one stopped.
- *
- * graphql-ws re-sends the very same payload object when it re-subscribes after a reconnect (it
- * serializes it again each time). Moving `variables.after` to the cursor of every change delivered
- * therefore makes the re-subscription ask for exactly what was missed while disconnected: nothing
- * replayed twice, nothing lost (the server's `after` contract), and no stale cursor that might have
- * aged out of the retention window.
- */
-export function resumableForwarder(ws: ReturnType<typeof createWsClient>): SubscriptionForwarder {
-  return (request) => {
-    const variables = { ...(request.variables as Record<string, unknown> | undefined) };
-    const payload = { ...request, query: request.query ?? '', variables };
-    return {
-      subscribe(sink) {
-        const unsubscribe = ws.subscribe(payload, {
-          next(result) {
-            const data = result.data as Record<string, { cursor?: unknown } | null> | null | undefined;
-            const cursor = data && Object.values(data)[0]?.cursor;
-            if ('after' in variables && typeof cursor === 'string') variables.after = cursor;
-            sink.next(result as never);
-          },
-          error: (error) => sink.error(error),
-          complete: () => sink.complete(),
-        });
-        return { unsubscribe };
-      },
-    };
-  };
+/** urql's subscriptionExchange over a graphql-ws client. */
+function forwardTo(ws: ReturnType<typeof createClient>): SubscriptionForwarder {
+  return (request) => ({
+    subscribe: (sink) => ({ unsubscribe: ws.subscribe({ ...request, query: request.query ?? '' }, sink) }),
+  });
 }
 
 /** urql over HTTP for queries and mutations, graphql-ws for subscriptions; no document cache. */
 export function createDashboardClient(origin = window.location.origin) {
   const connection = createConnectionStore();
   let wasLive = false;
-  const ws = createWsClient({
+  // realtime-orders/client: re-subscriptions resume after the last change received (nothing
+  // replayed, nothing lost), and it retries forever, quickly at first, so that a restarted server
+  // is picked up within a second.
+  const ws = createClient({
     url: `${origin.replace(/^http/, 'ws')}/graphql`,
-    keepAlive: 10_000,
     // Another page or filter re-subscribes at once: keep the socket rather than reconnect.
     lazyCloseTimeout: 5_000,
-    retryAttempts: Number.POSITIVE_INFINITY,
-    shouldRetry: () => true,
-    // Quick at first, so a restarted server is picked up within a second; capped at 5 s.
-    retryWait: (retries) =>
-      new Promise((resolve) =>
-        setTimeout(resolve, Math.min(250 * 2 ** retries, 5_000) + Math.random() * 250),
-      ),
     on: {
       connecting: (isRetry) => connection.set(isRetry || wasLive ? 'reconnecting' : 'connecting'),
       connected: () => {
@@ -92,7 +63,7 @@ export function createDashboardClient(origin = window.location.origin) {
   const client = new Client({
     url: `${origin}/graphql`,
     requestPolicy: 'network-only',
-    exchanges: [subscriptionExchange({ forwardSubscription: resumableForwarder(ws) }), fetchExchange],
+    exchanges: [subscriptionExchange({ forwardSubscription: forwardTo(ws) }), fetchExchange],
   });
   return { client, ws, connection };
 }

@@ -11,7 +11,7 @@ const FLUSH_MS = 16;
 /**
  * The table's page and the change feed, kept live: read a page with its `changeCursor`, subscribe
  * with `after: changeCursor`, apply each change by order id and version. The subscription resumes
- * by itself after a reconnect (see resumableForwarder); a new snapshot (another page, a filter, an
+ * by itself after a reconnect (realtime-orders/client); a new snapshot (another page, a filter, an
  * expired cursor) starts it again from that snapshot's cursor.
  */
 export function useLiveOrders(firstSpec: PageSpec) {
@@ -61,15 +61,16 @@ export function useLiveOrders(firstSpec: PageSpec) {
     const { unsubscribe } = client
       .subscription(OrderChangedSubscription, { after: subscription.after })
       .subscribe((result) => {
-        if (result.data) {
-          pending.push(result.data.orderChanged);
-          flushing ??= setTimeout(flush, FLUSH_MS);
-        } else if (result.error) {
+        // The error first: urql keeps the last result's data beside a later error.
+        if (result.error) {
           // CURSOR_EXPIRED (offline longer than the retention window) or anything else: start over
           // from a fresh snapshot, which brings its own cursor.
           const { code, message } = describeError(result.error);
           setProblem(code === 'CURSOR_EXPIRED' ? 'Offline too long; reloading the orders.' : message);
           retry = setTimeout(reload, code === 'CURSOR_EXPIRED' ? 0 : RETRY_MS);
+        } else if (result.data) {
+          pending.push(result.data.orderChanged);
+          flushing ??= setTimeout(flush, FLUSH_MS);
         }
       });
     return () => {
