@@ -1,5 +1,6 @@
-import { type Client, CloseCode, createClient, type FormattedExecutionResult } from 'graphql-ws';
+import { CloseCode } from 'graphql-ws';
 import WebSocket from 'ws';
+import { createClient } from '../client/index.ts';
 import type { ChangeFilter } from './args.ts';
 import { ORDER_CHANGE_FIELDS, type OrderChange } from './format.ts';
 
@@ -45,23 +46,16 @@ const FATAL_CLOSE_CODES: number[] = [
   CloseCode.SubprotocolNotAcceptable,
   CloseCode.TooManyInitialisationRequests,
 ];
-const PING_INTERVAL_MS = 10_000;
-const PONG_TIMEOUT_MS = 5_000;
-
-type AttemptEnd =
-  | { kind: 'stopped' }
-  | { kind: 'lost'; connected: boolean; reason: string }
-  | { kind: 'fatal'; error: WatchError };
 
 /**
- * Subscribes to orderChanged and keeps the subscription alive: after any connection loss it
- * reconnects with backoff and subscribes again with `after` = the last cursor handed to
- * `onChange`, so a server restart neither loses nor repeats a change (test/watch.test.ts).
+ * Subscribes to orderChanged through realtime-orders/client, which reconnects with backoff and
+ * re-subscribes with `after` = the last cursor handed to `onChange`, so that a server restart
+ * neither loses nor repeats a change (test/watch.test.ts). This class adds what a person at a
+ * terminal needs: giving up when the server was never reached, and saying what happens.
  */
 export class Watcher {
   /** Where to resume: the last delivered change's cursor, or the position the watch started at. */
   cursor: string | undefined;
-  private connectedOnce = false;
   private stopped = false;
   private interrupt: (() => void) | undefined;
 
@@ -70,136 +64,101 @@ export class Watcher {
   }
 
   /** Resolves after stop(); rejects with a WatchError when it cannot go on. */
-  async run(): Promise<void> {
-    const { startAttempts = 4, initialDelayMs = 250, maxDelayMs = 5_000 } = this.options;
+  run(): Promise<void> {
+    const { url, onStatus, startAttempts = 4, initialDelayMs = 250, maxDelayMs = 5_000 } = this.options;
+    let watching = false;
     let failures = 0;
-    while (!this.stopped) {
-      const end = await this.attempt();
-      if (end.kind === 'stopped') return;
-      if (end.kind === 'fatal') throw end.error;
-      failures = end.connected ? 1 : failures + 1;
-      if (!this.connectedOnce && failures >= startAttempts) {
-        throw new WatchError(`cannot reach the server at ${this.options.url}: ${end.reason}`);
-      }
-      const delay = Math.min(initialDelayMs * 2 ** (failures - 1), maxDelayMs);
-      const jittered = Math.round(delay * (0.8 + Math.random() * 0.4));
-      if (this.connectedOnce) {
-        this.options.onStatus(
-          `connection lost (${end.reason}); reconnecting in ${(jittered / 1000).toFixed(1)}s`,
+    let lastProblem: unknown;
+    let lastError: unknown;
+    const client = createClient({
+      url,
+      webSocketImpl: WebSocket,
+      // A short pause between the position query and the subscription must not close the socket.
+      lazyCloseTimeout: 1_000,
+      shouldRetry: (problem) => {
+        lastProblem = problem;
+        if (fatalError(problem)) return false;
+        return watching || ++failures < startAttempts;
+      },
+      retryWait: async (retries) => {
+        const delay = Math.min(initialDelayMs * 2 ** retries, maxDelayMs) * (0.8 + Math.random() * 0.4);
+        if (watching) {
+          onStatus(
+            `connection lost (${describe(lastProblem)}); reconnecting in ${(delay / 1000).toFixed(1)}s`,
+          );
+        }
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      },
+      on: {
+        error: (error) => {
+          lastError = error;
+        },
+        connected: () => {
+          if (watching) onStatus(`reconnected; resuming after ${this.cursor}`);
+        },
+      },
+    });
+
+    return new Promise<void>((resolve, reject) => {
+      let unsubscribe: (() => void) | undefined;
+      const finish = (error?: WatchError) => {
+        this.interrupt = undefined;
+        unsubscribe?.();
+        void client.dispose();
+        if (error) reject(error);
+        else resolve();
+      };
+      const fail = (error: unknown) =>
+        finish(
+          fatalError(error) ??
+            new WatchError(
+              watching
+                ? `the connection failed: ${describe(error)}`
+                : `cannot reach the server at ${url}: ${describe(lastError ?? error)}`,
+            ),
         );
-      }
-      await this.sleep(jittered);
-    }
+      const subscribe = () => {
+        unsubscribe = client.subscribe<{ orderChanged: OrderChange }>(
+          { query: SUBSCRIPTION, variables: { where: this.options.where ?? null, after: this.cursor } },
+          {
+            next: ({ data }) => {
+              if (!data) return;
+              this.options.onChange(data.orderChanged);
+              this.cursor = data.orderChanged.cursor;
+            },
+            error: fail,
+            // The server ended it (it does not, short of stopping): go on from the last change.
+            complete: () => {
+              if (!this.stopped) setTimeout(subscribe, initialDelayMs);
+            },
+          },
+        );
+        if (!watching) onStatus(`connected to ${url}; watching after ${this.cursor}`);
+        watching = true;
+      };
+      this.interrupt = () => finish();
+      if (this.stopped) return finish();
+      if (this.cursor !== undefined) return subscribe();
+      client.subscribe<{ orders: { changeCursor: string } }>(
+        { query: POSITION_QUERY },
+        {
+          next: ({ data, errors }) => {
+            if (errors?.length) return fail(errors);
+            this.cursor = data?.orders.changeCursor;
+          },
+          error: fail,
+          complete: () => {
+            if (this.cursor !== undefined && !this.stopped) subscribe();
+          },
+        },
+      );
+    });
   }
 
   stop(): void {
     this.stopped = true;
     this.interrupt?.();
   }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.interrupt = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-  }
-
-  private attempt(): Promise<AttemptEnd> {
-    let lastError: unknown;
-    let connected = false;
-    let pongTimer: NodeJS.Timeout | undefined;
-    const client = createClient({
-      url: this.options.url,
-      webSocketImpl: WebSocket,
-      lazy: false,
-      retryAttempts: 0,
-      onNonLazyError: () => {},
-      keepAlive: PING_INTERVAL_MS,
-      on: {
-        error: (error) => {
-          lastError = error;
-        },
-        // A server that stops answering (dead network, frozen host) shows as a missing pong.
-        ping: (received) => {
-          if (!received) pongTimer = setTimeout(() => client.terminate(), PONG_TIMEOUT_MS);
-        },
-        pong: (received) => {
-          if (!received) clearTimeout(pongTimer);
-        },
-      },
-    });
-    return new Promise<AttemptEnd>((resolve) => {
-      let done = false;
-      const finish = (end: AttemptEnd) => {
-        if (done) return;
-        done = true;
-        this.interrupt = undefined;
-        clearTimeout(pongTimer);
-        void client.dispose();
-        resolve(end);
-      };
-      const fail = (error: unknown) => {
-        const fatal = fatalError(error);
-        if (fatal) return finish({ kind: 'fatal', error: fatal });
-        const reason = describe(connected ? error : (lastError ?? error));
-        finish({ kind: 'lost', connected, reason });
-      };
-      this.interrupt = () => finish({ kind: 'stopped' });
-      client.on('closed', fail);
-      client.on('connected', () => {
-        connected = true;
-        void this.subscribe(client, finish, fail).catch(fail);
-      });
-    });
-  }
-
-  private async subscribe(client: Client, finish: (end: AttemptEnd) => void, fail: (e: unknown) => void) {
-    if (this.cursor === undefined) {
-      const result = await execute<{ orders: { changeCursor: string } }>(client, POSITION_QUERY);
-      if (result.errors?.length) return fail(result.errors);
-      this.cursor = result.data?.orders.changeCursor;
-    }
-    const after = this.cursor;
-    client.subscribe<{ orderChanged: OrderChange }>(
-      { query: SUBSCRIPTION, variables: { where: this.options.where ?? null, after } },
-      {
-        next: (result) => {
-          if (result.errors?.length) return fail(result.errors);
-          const change = result.data?.orderChanged;
-          // Cursors only grow within a subscription; one at or before ours was delivered already.
-          if (!change || (this.cursor !== undefined && change.cursor <= this.cursor)) return;
-          this.options.onChange(change);
-          this.cursor = change.cursor;
-        },
-        error: fail,
-        complete: () =>
-          finish({ kind: 'lost', connected: true, reason: 'the server ended the subscription' }),
-      },
-    );
-    this.options.onStatus(
-      `${this.connectedOnce ? 'reconnected; resuming' : `connected to ${this.options.url}; watching`} after ${after}`,
-    );
-    this.connectedOnce = true;
-  }
-}
-
-function execute<T>(client: Client, query: string): Promise<FormattedExecutionResult<T, unknown>> {
-  return new Promise((resolve, reject) => {
-    let result: FormattedExecutionResult<T, unknown> | undefined;
-    client.subscribe<T>(
-      { query },
-      {
-        next: (value) => {
-          result = value;
-        },
-        error: reject,
-        complete: () => (result ? resolve(result) : reject(new Error('no answer to the position query'))),
-      },
-    );
-  });
 }
 
 function describe(error: unknown): string {
