@@ -80,12 +80,15 @@ export function sseClient(service: TestService, token: string | undefined, singl
 
 type Result = { data?: any; errors?: any[] };
 
-/** The results of a streaming client's operation until it completes or `count` arrive. */
+/** The next `count` results of a streaming client's operation (fewer if it completes); the
+ * operation stays open, so a subscription can be read further. */
 export async function collect(results: AsyncIterable<Result>, count = 1): Promise<Result[]> {
+  const iterator = results[Symbol.asyncIterator]();
   const out: Result[] = [];
-  for await (const result of results) {
-    out.push(result);
-    if (out.length >= count) break;
+  while (out.length < count) {
+    const { done, value } = await iterator.next();
+    if (done) break;
+    out.push(value);
   }
   return out;
 }
