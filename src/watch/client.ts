@@ -9,6 +9,8 @@ export interface WatcherOptions {
   where?: ChangeFilter | undefined;
   /** Start right after this cursor; without it, from the feed's position when the watcher starts. */
   after?: string | undefined;
+  /** A JWT, sent in connection_init, for servers with authentication on. */
+  token?: string | undefined;
   /** Called once per change, in order, never twice for one cursor. */
   onChange(change: OrderChange): void;
   /** Connection news for a person: watching, lost, reconnecting. */
@@ -116,6 +118,7 @@ export class Watcher {
       webSocketImpl: WebSocket,
       lazy: false,
       retryAttempts: 0,
+      connectionParams: this.options.token ? { authorization: `Bearer ${this.options.token}` } : undefined,
       onNonLazyError: () => {},
       keepAlive: PING_INTERVAL_MS,
       on: {
@@ -142,7 +145,7 @@ export class Watcher {
         resolve(end);
       };
       const fail = (error: unknown) => {
-        const fatal = fatalError(error);
+        const fatal = fatalError(error, this.options.token !== undefined);
         if (fatal) return finish({ kind: 'fatal', error: fatal });
         const reason = describe(connected ? error : (lastError ?? error));
         finish({ kind: 'lost', connected, reason });
@@ -211,13 +214,21 @@ function describe(error: unknown): string {
   return String(error);
 }
 
-function fatalError(error: unknown): WatchError | undefined {
+function fatalError(error: unknown, withToken: boolean): WatchError | undefined {
   if (Array.isArray(error)) {
     const first = error[0] as { message?: string; extensions?: { code?: unknown } } | undefined;
     const code = typeof first?.extensions?.code === 'string' ? first.extensions.code : undefined;
     return new WatchError(first?.message ?? 'the server returned an error', code);
   }
   const code = (error as { code?: unknown } | null)?.code;
+  if (code === CloseCode.Forbidden) {
+    return new WatchError(
+      withToken
+        ? 'the server refused the token (4403): it has expired, is not signed with the server’s key, or its role may not watch; get a fresh one (npm run token -- --role reader)'
+        : 'the server needs a token (4403): npm run watch -- --token JWT, or ORDERS_TOKEN=JWT',
+      'UNAUTHENTICATED',
+    );
+  }
   if (typeof code === 'number' && FATAL_CLOSE_CODES.includes(code)) {
     return new WatchError(`the server refused the connection: ${describe(error)}`);
   }

@@ -78,7 +78,7 @@ export function sseClient(service: TestService, token: string | undefined, singl
   });
 }
 
-type Result = { data?: any; errors?: any[] };
+type Result = { data?: any; errors?: readonly any[] };
 
 /** The next `count` results of a streaming client's operation (fewer if it completes); the
  * operation stays open, so a subscription can be read further. */
