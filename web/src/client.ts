@@ -62,12 +62,24 @@ export function resumableForwarder(ws: ReturnType<typeof createWsClient>): Subsc
   };
 }
 
+export interface DashboardAuth {
+  /** Sent as `Authorization: Bearer` over HTTP and in graphql-ws's connection_init. */
+  token: string | null;
+  /** The server closed the socket with 4403: the token has expired or was revoked. */
+  onRefused?(): void;
+}
+
 /** urql over HTTP for queries and mutations, graphql-ws for subscriptions; no document cache. */
-export function createDashboardClient(origin = window.location.origin) {
+export function createDashboardClient(
+  origin = window.location.origin,
+  auth: DashboardAuth = { token: null },
+) {
+  const authorization = auth.token ? { authorization: `Bearer ${auth.token}` } : undefined;
   const connection = createConnectionStore();
   let wasLive = false;
   const ws = createWsClient({
     url: `${origin.replace(/^http/, 'ws')}/graphql`,
+    connectionParams: authorization,
     keepAlive: 10_000,
     // Another page or filter re-subscribes at once: keep the socket rather than reconnect.
     lazyCloseTimeout: 5_000,
@@ -84,7 +96,9 @@ export function createDashboardClient(origin = window.location.origin) {
         wasLive = true;
         connection.set('live', 0);
       },
-      closed: () => {
+      closed: (event) => {
+        // Retrying with the same token would be refused again: sign in anew.
+        if ((event as { code?: number }).code === 4403) auth.onRefused?.();
         if (wasLive) connection.set('reconnecting', connection.get().attempts + 1);
       },
     },
@@ -92,6 +106,7 @@ export function createDashboardClient(origin = window.location.origin) {
   const client = new Client({
     url: `${origin}/graphql`,
     requestPolicy: 'network-only',
+    fetchOptions: authorization ? { headers: authorization } : undefined,
     exchanges: [subscriptionExchange({ forwardSubscription: resumableForwarder(ws) }), fetchExchange],
   });
   return { client, ws, connection };
