@@ -76,7 +76,7 @@ describe.skipIf(!haveChromium && !process.env.CI)('dashboard with authentication
     await page.getByLabel('Token').fill(token);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await live(page);
-    await expect(page.locator('.session').innerText()).resolves.toMatch(/ann · customer \(Ann\)/);
+    await expect(page.locator('.session').textContent()).resolves.toMatch(/ann · customer \(Ann\)/);
     await row(page, 'Lamp').waitFor();
     await expect(row(page, 'Chair').count()).resolves.toBe(0);
 
@@ -100,7 +100,7 @@ describe.skipIf(!haveChromium && !process.env.CI)('dashboard with authentication
     // Its own writes are recorded under its token's subject.
     const vase = page.locator('.feed-item').filter({ hasText: 'Vase' });
     await vase.waitFor({ timeout: LIVE_WITHIN_MS });
-    await expect(vase.innerText()).resolves.toMatch(/by api:ann/);
+    await expect(vase.textContent()).resolves.toMatch(/by api:ann/);
     await screenshot(page, 'signed-in-customer');
 
     // Kept for the tab's session, never in the URL: a reload stays signed in.
@@ -123,7 +123,7 @@ describe.skipIf(!haveChromium && !process.env.CI)('dashboard with authentication
     await expect(page.getByRole('region', { name: 'New order' }).count()).resolves.toBe(0);
     await expect(page.getByRole('button', { name: /^Edit/ }).count()).resolves.toBe(0);
     await expect(page.getByRole('button', { name: /^Delete/ }).count()).resolves.toBe(0);
-    await expect(page.locator('.session').innerText()).resolves.toMatch(/rita · reader/);
+    await expect(page.locator('.session').textContent()).resolves.toMatch(/rita · reader/);
   });
 
   it('when the token expires, the dashboard asks to sign in again', async () => {
