@@ -71,7 +71,10 @@ export function createYogaServer({ context, security, log, routes }: YogaOptions
     },
     graphiql: security.graphiql && {
       title: 'Realtime Orders',
-      subscriptionsProtocol: 'WS',
+      // A browser cannot put GraphiQL's headers on a WebSocket, and GraphiQL sends them with each
+      // operation, not in connection_init: with auth on, its subscriptions use SSE on /graphql,
+      // which carries the headers editor's Authorization like any request.
+      subscriptionsProtocol: security.enabled ? 'SSE' : 'WS',
       defaultQuery: GRAPHIQL_DEFAULT_QUERY,
     },
     // GraphiQL's scripts and styles served from this process, so it works without internet access.
