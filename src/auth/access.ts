@@ -8,6 +8,8 @@ export interface Access {
   customer?: string;
   /** When the token expires, in ms since the epoch. */
   expiresAt?: number;
+  /** When subscriptions over HTTP (SSE) end; a WebSocket is closed at expiry instead (4403). */
+  streamsEndAt?: number;
 }
 
 export const OPEN_ACCESS: Access = { role: 'open' };

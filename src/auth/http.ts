@@ -16,7 +16,8 @@ export function createHttpAuth(authenticate: Authenticate | undefined) {
     if (!authenticate) return OPEN_ACCESS;
     const known = checked.get(request);
     if (known) return known;
-    const access = await authenticate(request.headers.get('authorization'));
+    const token = await authenticate(request.headers.get('authorization'));
+    const access = { ...token, streamsEndAt: token.expiresAt };
     checked.set(request, access);
     return access;
   }

@@ -1,3 +1,4 @@
+import { resolveExpiry, untilExpiry } from '../auth/expiry.ts';
 import {
   CHANGE_OPERATIONS,
   type ChangeFilter,
@@ -96,8 +97,11 @@ builder.subscriptionField('orderChanged', (t) =>
       where: t.arg({ type: OrderChangeFilter }),
       after: t.arg.string(),
     },
-    subscribe: (_root, args, context) =>
-      context.changes.subscribe({ after: args.after, filter: toFilter(args.where, context) }),
-    resolve: (change) => change,
+    subscribe: async (_root, args, context) =>
+      untilExpiry(
+        await context.changes.subscribe({ after: args.after, filter: toFilter(args.where, context) }),
+        context.access,
+      ),
+    resolve: resolveExpiry,
   }),
 );

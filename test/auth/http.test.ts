@@ -186,6 +186,32 @@ describe('GraphQL over SSE', () => {
   }
 });
 
+describe('a subscription over SSE ends when its token expires', () => {
+  for (const single of [true, false]) {
+    test(single ? 'single connection mode' : 'distinct connections mode', async () => {
+      const client = sseClient(service, await mint({ role: 'reader' }, { ttl: 2 }), single);
+      try {
+        const events = client.iterate<any>({
+          query: 'subscription { orderChanged { order { productName } } }',
+        });
+        const first = events.next();
+        await new Promise((r) => setTimeout(r, 300));
+        await gql(service, writer, CREATE, { input: { customerName: 'S', productName: 'before expiry' } });
+        expect((await first).value.data.orderChanged.order.productName).toBe('before expiry');
+        const started = Date.now();
+        const end = await events.next().then(
+          (result) => result,
+          (error) => ({ error }),
+        );
+        expect(JSON.stringify(end)).toMatch(/UNAUTHENTICATED|expired/);
+        expect(Date.now() - started).toBeLessThan(10_000);
+      } finally {
+        client.dispose();
+      }
+    });
+  }
+});
+
 describe('CORS_ORIGINS, default with auth on: the server’s own origin only', () => {
   const preflight = (origin: string) =>
     call(service, '/graphql', {

@@ -2,7 +2,10 @@ import { createServer, type Server } from 'node:http';
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { readSecurityConfig, SecurityConfigError } from '../../src/auth/config.ts';
+import { createSecurity } from '../../src/auth/security.ts';
 import { createAuthenticator } from '../../src/auth/verify-token.ts';
+import { ConfigError, readConfig } from '../../src/config.ts';
+import type { Logger } from '../../src/log.ts';
 import { mint, SECRET, unsigned } from './tokens.ts';
 
 const hs = createAuthenticator({ secret: SECRET });
@@ -192,5 +195,35 @@ describe('configuration', () => {
   ])('%o is refused with a clear message', (env, message) => {
     expect(() => readSecurityConfig(env)).toThrow(SecurityConfigError);
     expect(() => readSecurityConfig(env)).toThrow(message);
+  });
+});
+
+describe('start-up', () => {
+  const logger = () => {
+    const warnings: string[] = [];
+    const log = { warn: (message: string) => warnings.push(message), debug: () => {} } as unknown as Logger;
+    return { log, warnings };
+  };
+
+  test('with authentication off, a warning says that everything is open', () => {
+    const off = logger();
+    expect(createSecurity(undefined, off.log).enabled).toBe(false);
+    expect(off.warnings).toEqual([
+      expect.stringMatching(/authentication is off.*anyone who can reach this port/),
+    ]);
+    const on = logger();
+    expect(createSecurity(readSecurityConfig({ AUTH_JWT_SECRET: SECRET }), on.log).enabled).toBe(true);
+    expect(on.warnings).toEqual([]);
+  });
+
+  test('a wrong setting ends the start with one line (ConfigError), like the other settings', () => {
+    expect(() => readConfig({ AUTH_JWT_SECRET: 'short' })).toThrow(ConfigError);
+    expect(readConfig({}).security).toBeUndefined();
+    expect(readConfig({ AUTH_JWT_SECRET: SECRET }).security?.auth).toEqual({
+      secret: SECRET,
+      jwksUrl: undefined,
+      issuer: undefined,
+      audience: undefined,
+    });
   });
 });

@@ -31,7 +31,7 @@ describe.skipIf(!haveChromium && !process.env.CI)('dashboard with authentication
     for (const [customerName, productName] of [
       ['Ann', 'Lamp'],
       ['Bob', 'Chair'],
-    ])
+    ] as const)
       await create(customerName, productName);
   });
   afterAll(async () => {
