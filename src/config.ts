@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { readSecurityConfig, type SecurityConfig, SecurityConfigError } from './auth/config.ts';
 
 export interface Config {
   /** PostgreSQL to use; unset means an embedded server under `dataDir`. */
@@ -14,6 +15,8 @@ export interface Config {
   changeRetentionMs: number;
   /** Where the embedded database keeps its data (default .data/). */
   dataDir: string;
+  /** AUTH_*, CORS_ORIGINS, GRAPHIQL; undefined when none is set: auth off, any origin, GraphiQL on. */
+  security?: SecurityConfig | undefined;
 }
 
 export class ConfigError extends Error {}
@@ -49,7 +52,17 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel,
     changeRetentionMs: parseDuration('CHANGE_RETENTION', setting(env.CHANGE_RETENTION) ?? '7d'),
     dataDir: path.resolve(setting(env.DATA_DIR) ?? '.data'),
+    security: securitySettings(env),
   };
+}
+
+function securitySettings(env: NodeJS.ProcessEnv): SecurityConfig | undefined {
+  try {
+    return readSecurityConfig(env);
+  } catch (error) {
+    if (error instanceof SecurityConfigError) throw new ConfigError(error.message);
+    throw error;
+  }
 }
 
 // `PORT=` (as .env.example's lines read once uncommented) means the default, not port 0 or the cwd.

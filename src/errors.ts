@@ -4,6 +4,8 @@ export type DomainErrorCode =
   | 'NOT_FOUND'
   | 'CONFLICT'
   | 'CURSOR_EXPIRED'
+  /** Authenticated, but the role may not do this (src/auth, src/orders/scope.ts). */
+  | 'FORBIDDEN'
   /** The database cannot be reached (or the service is still starting): retry later. */
   | 'SERVICE_UNAVAILABLE';
 

@@ -42,11 +42,19 @@ export interface ChangeFilter {
   ids?: readonly string[] | null;
   statuses?: readonly OrderStatus[] | null;
   operations?: readonly ChangeOperation[] | null;
+  /** A customer's scope: only changes to an order that was this customer's before or after. */
+  customerName?: string | null;
 }
 
 /** Fields are ANDed, values within a field ORed; an UPDATE matches a status before or after. */
 export function matchesFilter(entry: LogEntry, filter: ChangeFilter | undefined): boolean {
   if (!filter) return true;
+  if (
+    filter.customerName != null &&
+    entry.oldRow?.customer_name !== filter.customerName &&
+    entry.newRow?.customer_name !== filter.customerName
+  )
+    return false;
   if (filter.ids && !filter.ids.includes(entry.orderId)) return false;
   if (filter.operations && !filter.operations.includes(entry.op)) return false;
   if (filter.statuses) {

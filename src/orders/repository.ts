@@ -87,6 +87,8 @@ export interface ListOrdersOptions {
   /** An order id: the page starts after it (keyset pagination by id). */
   afterId?: string;
   status?: OrderStatus | string;
+  /** Only this customer's orders (a customer's scope, src/orders/scope.ts). */
+  customerName?: string | undefined;
 }
 
 export async function listOrders(db: Db, options: ListOrdersOptions = {}): Promise<OrderPage> {
@@ -99,6 +101,7 @@ export async function listOrders(db: Db, options: ListOrdersOptions = {}): Promi
   if (options.afterId !== undefined)
     query = query.where('id', '>', validateOrderId(options.afterId, 'after'));
   if (options.status !== undefined) query = query.where('status', '=', validateStatus(options.status));
+  if (options.customerName !== undefined) query = query.where('customer_name', '=', options.customerName);
   const rows = await query.execute();
   return { orders: rows.slice(0, first).map(orderRowToOrder), hasNextPage: rows.length > first };
 }

@@ -1,3 +1,4 @@
+import { resolveExpiry, untilExpiry } from '../auth/expiry.ts';
 import {
   CHANGE_OPERATIONS,
   type ChangeFilter,
@@ -5,7 +6,7 @@ import {
   type OrderChange,
 } from '../changes/change.ts';
 import { validateOrderId, validatePageSize } from '../orders/validation.ts';
-import { builder } from './builder.ts';
+import { builder, type Context } from './builder.ts';
 import { OrderRef, OrderStateRef, OrderStatusEnum } from './order.ts';
 
 const ChangeOperationEnum = builder.enumType('ChangeOperation', {
@@ -56,12 +57,16 @@ type FilterArg = {
   operations?: ChangeFilter['operations'];
 };
 
-function toFilter(where: FilterArg | null | undefined): ChangeFilter | undefined {
-  if (!where) return undefined;
+// A customer's scope joins the filter, so that the feed applies it in memory, per change, with no
+// database read (test/auth/isolation.test.ts).
+function toFilter(where: FilterArg | null | undefined, { access }: Context): ChangeFilter | undefined {
+  const customerName = access.customer;
+  if (!where) return customerName === undefined ? undefined : { customerName };
   return {
     ids: where.ids?.map((id) => validateOrderId(String(id), 'where.ids')) ?? null,
     statuses: where.statuses ?? null,
     operations: where.operations ?? null,
+    customerName: customerName ?? null,
   };
 }
 
@@ -74,11 +79,11 @@ builder.queryField('orderChanges', (t) =>
       first: t.arg.int({ defaultValue: 100 }),
       where: t.arg({ type: OrderChangeFilter }),
     },
-    resolve: (_root, args, { changes }) =>
-      changes.history({
+    resolve: (_root, args, context) =>
+      context.changes.history({
         after: args.after,
         first: validatePageSize(args.first ?? 100, 1000),
-        filter: toFilter(args.where),
+        filter: toFilter(args.where, context),
       }),
   }),
 );
@@ -92,8 +97,11 @@ builder.subscriptionField('orderChanged', (t) =>
       where: t.arg({ type: OrderChangeFilter }),
       after: t.arg.string(),
     },
-    subscribe: (_root, args, { changes }) =>
-      changes.subscribe({ after: args.after, filter: toFilter(args.where) }),
-    resolve: (change) => change,
+    subscribe: async (_root, args, context) =>
+      untilExpiry(
+        await context.changes.subscribe({ after: args.after, filter: toFilter(args.where, context) }),
+        context.access,
+      ),
+    resolve: resolveExpiry,
   }),
 );

@@ -1,8 +1,9 @@
 import { readWithChangeCursor } from '../changes/snapshot.ts';
 import type { Order } from '../orders/order.ts';
-import { listOrders } from '../orders/repository.ts';
+import { listScopedOrders } from '../orders/scope.ts';
 import { builder } from './builder.ts';
 import { decodeOrderCursor, encodeOrderCursor, OrderRef, OrderStatusEnum } from './order.ts';
+import { readScope } from './scope.ts';
 
 interface OrderConnection {
   orders: Order[];
@@ -57,10 +58,15 @@ builder.queryField('orders', (t) =>
       after: t.arg.string(),
       status: t.arg({ type: OrderStatusEnum }),
     },
-    resolve: async (_root, args, { db }) => {
+    resolve: async (_root, args, context) => {
+      const { db } = context;
       const afterId = args.after ? decodeOrderCursor(args.after) : undefined;
       const { result, changeCursor } = await readWithChangeCursor(db, (trx) =>
-        listOrders(trx, { first: args.first ?? 50, afterId, status: args.status ?? undefined }),
+        listScopedOrders(trx, readScope(context), {
+          first: args.first ?? 50,
+          afterId,
+          status: args.status ?? undefined,
+        }),
       );
       return { ...result, hasPreviousPage: afterId !== undefined, changeCursor };
     },

@@ -1,7 +1,8 @@
 import { badInput } from '../errors.ts';
 import { ORDER_STATUSES, type Order, type OrderState, type OrderStatus } from '../orders/order.ts';
-import { createOrder, deleteOrder, getOrder, updateOrder } from '../orders/repository.ts';
+import { createScopedOrder, deleteScopedOrder, getScopedOrder, updateScopedOrder } from '../orders/scope.ts';
 import { builder } from './builder.ts';
+import { readScope, writeScope } from './scope.ts';
 
 export const OrderStatusEnum = builder.enumType('OrderStatus', {
   values: Object.fromEntries(ORDER_STATUSES.map((s) => [s.toUpperCase(), { value: s }])) as Record<
@@ -60,7 +61,7 @@ builder.queryField('order', (t) =>
     type: OrderRef,
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, { id }, { db }) => getOrder(db, String(id)),
+    resolve: (_root, { id }, context) => getScopedOrder(context.db, readScope(context), String(id)),
   }),
 );
 
@@ -68,7 +69,7 @@ builder.mutationField('createOrder', (t) =>
   t.field({
     type: OrderRef,
     args: { input: t.arg({ type: CreateOrderInput, required: true }) },
-    resolve: (_root, { input }, { db }) => createOrder(db, input),
+    resolve: (_root, { input }, context) => createScopedOrder(context.db, writeScope(context), input),
   }),
 );
 
@@ -82,8 +83,8 @@ builder.mutationField('updateOrder', (t) =>
         description: 'Fail with CONFLICT unless the stored version is this one.',
       }),
     },
-    resolve: (_root, { id, input, expectedVersion }, { db }) =>
-      updateOrder(db, String(id), input, expectedVersion),
+    resolve: (_root, { id, input, expectedVersion }, context) =>
+      updateScopedOrder(context.db, writeScope(context), String(id), input, expectedVersion),
   }),
 );
 
@@ -97,7 +98,8 @@ builder.mutationField('deleteOrder', (t) =>
         description: 'Fail with CONFLICT unless the stored version is this one.',
       }),
     },
-    resolve: (_root, { id, expectedVersion }, { db }) => deleteOrder(db, String(id), expectedVersion),
+    resolve: (_root, { id, expectedVersion }, context) =>
+      deleteScopedOrder(context.db, writeScope(context), String(id), expectedVersion),
   }),
 );
 

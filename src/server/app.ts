@@ -1,6 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Plugin } from 'graphql-yoga';
+import type { SecurityConfig } from '../auth/config.ts';
+import { createSecurity } from '../auth/security.ts';
 import type { ChangeFeed } from '../changes/feed.ts';
 import type { Db } from '../db/connect.ts';
 import type { Logger } from '../log.ts';
@@ -20,6 +22,8 @@ export interface AppOptions {
   feed: ChangeFeed;
   log: Logger;
   readiness: () => Promise<Readiness>;
+  /** Authentication, origins, GraphiQL (src/auth); undefined: off, any origin, GraphiQL on. */
+  security?: SecurityConfig | undefined;
 }
 
 export interface App {
@@ -30,9 +34,10 @@ export interface App {
   close(): Promise<void>;
 }
 
-export function buildApp({ db, feed, log, readiness }: AppOptions): App {
+export function buildApp({ db, feed, log, readiness, security: securityConfig }: AppOptions): App {
   const metrics = createMetrics();
-  const rest = createRestHandler(db);
+  const security = createSecurity(securityConfig, log);
+  const rest = createRestHandler(db, security.restAccess);
   const files = createStaticHandler();
 
   const routes: Plugin = {
@@ -77,7 +82,7 @@ export function buildApp({ db, feed, log, readiness }: AppOptions): App {
     return (await rest(request, url)) ?? (await files(request, url));
   }
 
-  const yoga = createYogaServer({ context: { db, changes: feed }, log, routes });
+  const yoga = createYogaServer({ context: { db, changes: feed }, security, log, routes });
   const server = createServer(yoga);
   // Attached once listening: graphql-ws reports a failed listen (port in use) as an "internal
   // error" with a stack on stderr, where one clear line is wanted (test/start.test.ts).
@@ -96,7 +101,7 @@ export function buildApp({ db, feed, log, readiness }: AppOptions): App {
         server.once('error', reject);
         server.listen(port, host, () => {
           server.off('error', reject);
-          ws = attachGraphQLWebSocket(server, yoga);
+          ws = attachGraphQLWebSocket(server, yoga, security.websocket);
           const address = server.address();
           const actual = typeof address === 'object' && address ? address.port : port;
           resolve(`http://${host.includes(':') ? `[${host}]` : host}:${actual}`);

@@ -21,5 +21,6 @@ export const HTTP_STATUS: Record<DomainError['code'], number> = {
   NOT_FOUND: 404,
   CONFLICT: 409,
   CURSOR_EXPIRED: 410,
+  FORBIDDEN: 403,
   SERVICE_UNAVAILABLE: 503,
 };

@@ -1,14 +1,17 @@
+import { type Access, OPEN_ACCESS } from '../auth/access.ts';
+import { orderScope, writeScope } from '../auth/scope.ts';
 import type { Db } from '../db/connect.ts';
 import { DomainError } from '../errors.ts';
 import type { Order } from '../orders/order.ts';
+import { MAX_PAGE_SIZE } from '../orders/repository.ts';
 import {
-  createOrder,
-  deleteOrder,
-  listOrders,
-  MAX_PAGE_SIZE,
-  requireOrder,
-  updateOrder,
-} from '../orders/repository.ts';
+  createScopedOrder,
+  deleteScopedOrder,
+  listScopedOrders,
+  type OrderScope,
+  requireScopedOrder,
+  updateScopedOrder,
+} from '../orders/scope.ts';
 import { validateOrderId, validatePageSize, validateStatus } from '../orders/validation.ts';
 import { HTTP_STATUS } from './errors.ts';
 
@@ -27,28 +30,34 @@ const READ_ONLY = new Set(['id', 'version', 'created_at', 'updated_at']);
  * REST in the classic shapes (snake_case JSON, lowercase status), over the same domain functions
  * as GraphQL. Returns undefined for paths it does not own.
  */
-export function createRestHandler(db: Db) {
+export function createRestHandler(
+  db: Db,
+  accessOf: (request: Request) => Promise<Access> = async () => OPEN_ACCESS,
+) {
   return async (request: Request, url: URL): Promise<Response | undefined> => {
     const match = /^\/api\/orders(?:\/([^/]+))?\/?$/.exec(url.pathname);
     if (!match) return undefined;
     const id = match[1] === undefined ? undefined : decodeURIComponent(match[1]);
     try {
+      const access = await accessOf(request);
+      // A reader's write is refused before its body is read (403).
+      const scope = request.method === 'GET' ? orderScope(access) : writeScope(access);
       if (id === undefined) {
-        if (request.method === 'GET') return await list(db, url);
+        if (request.method === 'GET') return await list(db, scope, url);
         if (request.method === 'POST') {
-          const order = await createOrder(db, await readInput(request));
+          const order = await createScopedOrder(db, scope, await readInput(request));
           return json(orderToJson(order), 201, { location: `/api/orders/${order.id}` });
         }
         return methodNotAllowed('GET, POST');
       }
-      if (request.method === 'GET') return json(orderToJson(await requireOrder(db, id)));
+      if (request.method === 'GET') return json(orderToJson(await requireScopedOrder(db, scope, id)));
       if (request.method === 'PUT' || request.method === 'PATCH') {
         const body = await readBody(request);
         const expected = body.expected_version ?? ifMatchVersion(request);
-        return json(orderToJson(await updateOrder(db, id, toInput(body), expected)));
+        return json(orderToJson(await updateScopedOrder(db, scope, id, toInput(body), expected)));
       }
       if (request.method === 'DELETE')
-        return json(orderToJson(await deleteOrder(db, id, ifMatchVersion(request))));
+        return json(orderToJson(await deleteScopedOrder(db, scope, id, ifMatchVersion(request))));
       return methodNotAllowed('GET, PUT, PATCH, DELETE');
     } catch (error) {
       if (error instanceof DomainError) return domainErrorResponse(error);
@@ -57,12 +66,12 @@ export function createRestHandler(db: Db) {
   };
 }
 
-async function list(db: Db, url: URL): Promise<Response> {
+async function list(db: Db, scope: OrderScope, url: URL): Promise<Response> {
   // Checked here, not only in listOrders, so that errors name the query parameters REST clients send.
   const limit = url.searchParams.get('limit');
   const after = url.searchParams.get('after_id');
   const status = url.searchParams.get('status');
-  const page = await listOrders(db, {
+  const page = await listScopedOrders(db, scope, {
     first: limit === null ? DEFAULT_LIMIT : validatePageSize(pageSize(limit), MAX_PAGE_SIZE, 'limit'),
     afterId: after === null ? undefined : validateOrderId(after, 'after_id'),
     status: status === null ? undefined : validateStatus(status.toLowerCase()),

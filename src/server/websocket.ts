@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocket, WebSocketServer } from 'ws';
+import type { WebSocketAuth } from '../auth/websocket.ts';
 import type { YogaServer } from './yoga.ts';
 
 interface EnvelopedRoot {
@@ -52,10 +53,16 @@ class BatchingWebSocket extends WebSocket {
  * graphql-ws on the same port and path as HTTP GraphQL. Every operation goes through Yoga's
  * envelop, so masking, limits and later auth apply over WebSocket exactly as over HTTP.
  */
-export function attachGraphQLWebSocket(server: Server, yoga: YogaServer) {
-  const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint, WebSocket: BatchingWebSocket });
+export function attachGraphQLWebSocket(server: Server, yoga: YogaServer, auth?: WebSocketAuth) {
+  const wss = new WebSocketServer({
+    server,
+    path: yoga.graphqlEndpoint,
+    WebSocket: BatchingWebSocket,
+    verifyClient: auth?.verifyClient,
+  });
   const disposable = useServer(
     {
+      onConnect: auth && ((ctx) => auth.onConnect(ctx.connectionParams, ctx.extra.socket)),
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args) as never,
       subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args) as never,
       onSubscribe: async (ctx, _id, params) => {

@@ -5,6 +5,7 @@ import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { GraphQLError, type ValidationContext } from 'graphql';
 import { createYoga, type Plugin } from 'graphql-yoga';
+import type { Security } from '../auth/security.ts';
 import { DomainError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Context } from '../schema/builder.ts';
@@ -45,19 +46,22 @@ const asValidationError = {
 };
 
 export interface YogaOptions {
-  context: Context;
+  context: Omit<Context, 'access'>;
+  /** Authentication, CORS, GraphiQL on or off (src/auth). */
+  security: Security;
   log: Logger;
   /** Handles paths other than GraphQL's (REST, health, dashboard) before Yoga does. */
   routes: Plugin;
 }
 
-export function createYogaServer({ context, log, routes }: YogaOptions) {
+export function createYogaServer({ context, security, log, routes }: YogaOptions) {
   return createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: '/graphql',
     // Our /health answers JSON; Yoga's built-in one is moved out of the way.
     healthCheckEndpoint: '/_yoga/health',
-    context: () => context,
+    context: async (initial) => ({ ...context, access: await security.accessOf(initial) }),
+    cors: security.cors,
     maskedErrors: { maskError: maskGraphQLError },
     logging: {
       debug: (...args) => log.debug(args.map(String).join(' ')),
@@ -65,11 +69,19 @@ export function createYogaServer({ context, log, routes }: YogaOptions) {
       warn: (...args) => log.warn(args.map(String).join(' ')),
       error: (...args) => logError(log, args),
     },
-    graphiql: { title: 'Realtime Orders', subscriptionsProtocol: 'WS', defaultQuery: GRAPHIQL_DEFAULT_QUERY },
+    graphiql: security.graphiql && {
+      title: 'Realtime Orders',
+      // A browser cannot put GraphiQL's headers on a WebSocket, and GraphiQL sends them with each
+      // operation, not in connection_init: with auth on, its subscriptions use SSE on /graphql,
+      // which carries the headers editor's Authorization like any request.
+      subscriptionsProtocol: security.enabled ? 'SSE' : 'WS',
+      defaultQuery: GRAPHIQL_DEFAULT_QUERY,
+    },
     // GraphiQL's scripts and styles served from this process, so it works without internet access.
     renderGraphiQL,
     landingPage: false,
     plugins: [
+      ...security.plugins,
       routes,
       useGraphQLSSEWithErrors({ endpoint: '/graphql/stream' }),
       useInputErrorCodes(),

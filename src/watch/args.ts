@@ -19,6 +19,8 @@ export interface WatchArgs {
   after: string | undefined;
   json: boolean;
   help: boolean;
+  /** A JWT for servers with authentication on (--token, else ORDERS_TOKEN); never in the resume hint. */
+  token: string | undefined;
 }
 
 export class UsageError extends Error {}
@@ -34,12 +36,13 @@ Options
   --after CURSOR   replay everything after CURSOR first, then go on live
   --url URL        the GraphQL endpoint, http(s):// or ws(s):// (default ${DEFAULT_URL})
   --json           one OrderChange JSON object per line, for jq and other programs
+  --token JWT      for a server with authentication on (default: the ORDERS_TOKEN variable)
   -h, --help       this text
 
 Filters repeat or take comma-separated values: --status pending,shipped --status delivered
 On Ctrl-C the watcher prints the cursor to resume from.`;
 
-export function parseWatchArgs(argv: string[]): WatchArgs {
+export function parseWatchArgs(argv: string[], env: NodeJS.ProcessEnv = {}): WatchArgs {
   let values: ReturnType<typeof parse>['values'];
   try {
     values = parse(argv).values;
@@ -68,6 +71,7 @@ export function parseWatchArgs(argv: string[]): WatchArgs {
     after,
     json: values.json ?? false,
     help: values.help ?? false,
+    token: token(values.token?.at(-1) ?? env.ORDERS_TOKEN),
   };
 }
 
@@ -83,9 +87,18 @@ function parse(argv: string[]) {
       after: { type: 'string', multiple: true },
       url: { type: 'string', multiple: true },
       json: { type: 'boolean' },
+      token: { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
   });
+}
+
+function token(value: string | undefined): string | undefined {
+  const trimmed = value?.trim().replace(/^Bearer\s+/i, '');
+  if (trimmed === undefined || trimmed === '') return undefined;
+  if (!/^[\w-]+\.[\w-]+\.[\w-]*$/.test(trimmed))
+    throw new UsageError('--token: not a JWT (three base64url parts)');
+  return trimmed;
 }
 
 function list(values: string[] | undefined): string[] {

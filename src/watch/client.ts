@@ -10,6 +10,8 @@ export interface WatcherOptions {
   where?: ChangeFilter | undefined;
   /** Start right after this cursor; without it, from the feed's position when the watcher starts. */
   after?: string | undefined;
+  /** A JWT, sent in connection_init, for servers with authentication on. */
+  token?: string | undefined;
   /** Called once per change, in order, never twice for one cursor. */
   onChange(change: OrderChange): void;
   /** Connection news for a person: watching, lost, reconnecting. */
@@ -73,11 +75,12 @@ export class Watcher {
     const client = createClient({
       url,
       webSocketImpl: WebSocket,
+      connectionParams: this.options.token ? { authorization: `Bearer ${this.options.token}` } : undefined,
       // A short pause between the position query and the subscription must not close the socket.
       lazyCloseTimeout: 1_000,
       shouldRetry: (problem) => {
         lastProblem = problem;
-        if (fatalError(problem)) return false;
+        if (fatalError(problem, this.options.token !== undefined)) return false;
         return watching || ++failures < startAttempts;
       },
       retryWait: async (retries) => {
@@ -110,7 +113,7 @@ export class Watcher {
       };
       const fail = (error: unknown) =>
         finish(
-          fatalError(error) ??
+          fatalError(error, this.options.token !== undefined) ??
             new WatchError(
               watching
                 ? `the connection failed: ${describe(error)}`
@@ -170,13 +173,21 @@ function describe(error: unknown): string {
   return String(error);
 }
 
-function fatalError(error: unknown): WatchError | undefined {
+function fatalError(error: unknown, withToken: boolean): WatchError | undefined {
   if (Array.isArray(error)) {
     const first = error[0] as { message?: string; extensions?: { code?: unknown } } | undefined;
     const code = typeof first?.extensions?.code === 'string' ? first.extensions.code : undefined;
     return new WatchError(first?.message ?? 'the server returned an error', code);
   }
   const code = (error as { code?: unknown } | null)?.code;
+  if (code === CloseCode.Forbidden) {
+    return new WatchError(
+      withToken
+        ? 'the server refused the token (4403): it has expired, is not signed with the server’s key, or its role may not watch; get a fresh one (npm run token -- --role reader)'
+        : 'the server needs a token (4403): npm run watch -- --token JWT, or ORDERS_TOKEN=JWT',
+      'UNAUTHENTICATED',
+    );
+  }
   if (typeof code === 'number' && FATAL_CLOSE_CODES.includes(code)) {
     return new WatchError(`the server refused the connection: ${describe(error)}`);
   }

@@ -6,7 +6,7 @@ const NAME = 'watch';
 
 let args: WatchArgs;
 try {
-  args = parseWatchArgs(process.argv.slice(2));
+  args = parseWatchArgs(process.argv.slice(2), process.env);
 } catch (error) {
   if (!(error instanceof UsageError)) throw error;
   console.error(`${NAME}: ${error.message}\n\n${USAGE}`);
@@ -22,6 +22,7 @@ const watcher = new Watcher({
   url: args.url,
   where: args.where,
   after: args.after,
+  token: args.token,
   onChange: (change) => {
     process.stdout.write(`${args.json ? formatJson(change) : formatChange(change, color)}\n`);
   },

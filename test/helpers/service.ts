@@ -1,3 +1,4 @@
+import type { SecurityConfig } from '../../src/auth/config.ts';
 import type { Config } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { type Service, type ServiceOptions, startService } from '../../src/server/service.ts';
@@ -16,6 +17,8 @@ export async function startTestService(
     database?: TestDatabase;
     /** A fixed port, e.g. to restart a service where its clients expect it; default 0 (any free one). */
     port?: number;
+    /** Authentication, origins, GraphiQL; default: none configured (auth off). */
+    security?: SecurityConfig;
   } = {},
 ): Promise<TestService> {
   const database = options.database ?? (await createTestDatabase());
@@ -26,6 +29,7 @@ export async function startTestService(
     logLevel: process.env.TEST_LOG_LEVEL ?? 'silent',
     changeRetentionMs: 7 * 86400e3,
     dataDir: '/nonexistent',
+    security: options.security,
   };
   const service = await startService(config, createLogger(config.logLevel), options);
   return {

@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { mayWrite } from './auth.ts';
 import type { ConnectionStore } from './client.ts';
 import { ActivityFeed } from './components/ActivityFeed.tsx';
 import { ConnectionBadge } from './components/ConnectionBadge.tsx';
@@ -6,12 +7,16 @@ import { CreateOrderForm } from './components/CreateOrderForm.tsx';
 import { DeleteOrderDialog } from './components/DeleteOrderDialog.tsx';
 import { EditOrderDialog } from './components/EditOrderDialog.tsx';
 import { OrdersTable } from './components/OrdersTable.tsx';
+import { SessionBadge } from './components/SessionBadge.tsx';
 import { nextSpec, type Order, type PageSpec, pageOrders } from './live-orders.ts';
+import { useSession } from './session-context.ts';
 import { useLiveOrders } from './use-live-orders.ts';
 
 const FIRST_PAGE: PageSpec = { status: null, size: 20, after: null, lowerId: null };
 
-export function App({ connection }: { connection: ConnectionStore }) {
+export function App({ connection, onSignOut }: { connection: ConnectionStore; onSignOut(): void }) {
+  // What the role may not do is not offered (the server refuses it anyway).
+  const writes = mayWrite(useSession());
   const { state, problem, setSpec, apply } = useLiveOrders(FIRST_PAGE);
   const [previous, setPrevious] = useState<PageSpec[]>([]);
   const [editing, setEditing] = useState<Order | null>(null);
@@ -40,6 +45,7 @@ export function App({ connection }: { connection: ConnectionStore }) {
           </span>
           <h1>Realtime Orders</h1>
         </div>
+        <SessionBadge onSignOut={onSignOut} />
         <ConnectionBadge connection={connection} lastChange={state.lastChange} />
       </header>
       {problem && (
@@ -61,11 +67,11 @@ export function App({ connection }: { connection: ConnectionStore }) {
           }}
           onPrevious={goPrevious}
           onNext={goNext}
-          onEdit={setEditing}
-          onDelete={setDeleting}
+          onEdit={writes ? setEditing : undefined}
+          onDelete={writes ? setDeleting : undefined}
         />
         <div className="side">
-          <CreateOrderForm onCreated={(order) => apply({ type: 'order', order })} />
+          {writes && <CreateOrderForm onCreated={(order) => apply({ type: 'order', order })} />}
           <ActivityFeed entries={state.feed} />
         </div>
       </main>

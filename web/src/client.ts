@@ -38,8 +38,19 @@ function forwardTo(ws: ReturnType<typeof createClient>): SubscriptionForwarder {
   });
 }
 
+export interface DashboardAuth {
+  /** Sent as `Authorization: Bearer` over HTTP and in graphql-ws's connection_init. */
+  token: string | null;
+  /** The server closed the socket with 4403: the token has expired or was revoked. */
+  onRefused?(): void;
+}
+
 /** urql over HTTP for queries and mutations, graphql-ws for subscriptions; no document cache. */
-export function createDashboardClient(origin = window.location.origin) {
+export function createDashboardClient(
+  origin = window.location.origin,
+  auth: DashboardAuth = { token: null },
+) {
+  const authorization = auth.token ? { authorization: `Bearer ${auth.token}` } : undefined;
   const connection = createConnectionStore();
   let wasLive = false;
   // realtime-orders/client: re-subscriptions resume after the last change received (nothing
@@ -47,6 +58,7 @@ export function createDashboardClient(origin = window.location.origin) {
   // is picked up within a second.
   const ws = createClient({
     url: `${origin.replace(/^http/, 'ws')}/graphql`,
+    connectionParams: authorization,
     // Another page or filter re-subscribes at once: keep the socket rather than reconnect.
     lazyCloseTimeout: 5_000,
     on: {
@@ -55,7 +67,9 @@ export function createDashboardClient(origin = window.location.origin) {
         wasLive = true;
         connection.set('live', 0);
       },
-      closed: () => {
+      closed: (event) => {
+        // Retrying with the same token would be refused again: sign in anew.
+        if ((event as { code?: number }).code === 4403) auth.onRefused?.();
         if (wasLive) connection.set('reconnecting', connection.get().attempts + 1);
       },
     },
@@ -63,6 +77,7 @@ export function createDashboardClient(origin = window.location.origin) {
   const client = new Client({
     url: `${origin}/graphql`,
     requestPolicy: 'network-only',
+    fetchOptions: authorization ? { headers: authorization } : undefined,
     exchanges: [subscriptionExchange({ forwardSubscription: forwardTo(ws) }), fetchExchange],
   });
   return { client, ws, connection };

@@ -3,6 +3,7 @@ import { useMutation } from 'urql';
 import { describeError, type Problem } from '../errors.ts';
 import type { Order } from '../live-orders.ts';
 import { CreateOrderMutation } from '../operations.ts';
+import { useSession } from '../session-context.ts';
 import { EMPTY_VALUES, OrderFields } from './OrderFields.tsx';
 
 export function CreateOrderForm({ onCreated }: { onCreated(order: Order): void }) {
@@ -10,13 +11,14 @@ export function CreateOrderForm({ onCreated }: { onCreated(order: Order): void }
   const [problem, setProblem] = useState<Problem | null>(null);
   const [notice, setNotice] = useState('');
   const [{ fetching }, createOrder] = useMutation(CreateOrderMutation);
+  const { customer } = useSession();
 
   async function submit(event: FormEvent) {
     event.preventDefault();
     setNotice('');
     const result = await createOrder({
       input: {
-        customerName: values.customerName,
+        customerName: customer ?? values.customerName,
         productName: values.productName,
         quantity: Number(values.quantity),
         status: values.status,

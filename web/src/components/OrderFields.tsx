@@ -1,6 +1,7 @@
 import { STATUSES, statusLabel } from '../format.ts';
 import type { OrderStatus } from '../gql/graphql.ts';
 import type { Order } from '../live-orders.ts';
+import { useSession } from '../session-context.ts';
 
 export interface OrderValues {
   customerName: string;
@@ -34,6 +35,8 @@ interface Props {
 
 /** The four inputs of an order, labelled, with the server's complaint beside the field it names. */
 export function OrderFields({ id, values, onChange, invalid, disabled }: Props) {
+  // A customer's orders always carry its own name; the server refuses any other.
+  const { customer } = useSession();
   const set = <K extends keyof OrderValues>(key: K, value: OrderValues[K]) =>
     onChange({ ...values, [key]: value });
   const errorFor = (field: keyof OrderValues) =>
@@ -53,7 +56,8 @@ export function OrderFields({ id, values, onChange, invalid, disabled }: Props) 
           required
           maxLength={200}
           autoComplete="off"
-          value={values.customerName}
+          value={customer ?? values.customerName}
+          readOnly={customer !== undefined}
           disabled={disabled}
           onChange={(e) => set('customerName', e.target.value)}
           {...errorFor('customerName')}

@@ -16,8 +16,9 @@ interface Props {
   onFilter(status: OrderStatus | null, size: number): void;
   onPrevious(): void;
   onNext(): void;
-  onEdit(order: Order): void;
-  onDelete(order: Order): void;
+  /** Absent for a role that may not write: no Edit and Delete buttons. */
+  onEdit?: ((order: Order) => void) | undefined;
+  onDelete?: ((order: Order) => void) | undefined;
 }
 
 export function OrdersTable(props: Props) {
@@ -115,12 +116,16 @@ export function OrdersTable(props: Props) {
                     </time>
                   </td>
                   <td className="actions">
-                    <button type="button" className="small" onClick={() => props.onEdit(order)}>
-                      Edit<span className="visually-hidden"> order {order.id}</span>
-                    </button>
-                    <button type="button" className="small danger" onClick={() => props.onDelete(order)}>
-                      Delete<span className="visually-hidden"> order {order.id}</span>
-                    </button>
+                    {props.onEdit && (
+                      <button type="button" className="small" onClick={() => props.onEdit?.(order)}>
+                        Edit<span className="visually-hidden"> order {order.id}</span>
+                      </button>
+                    )}
+                    {props.onDelete && (
+                      <button type="button" className="small danger" onClick={() => props.onDelete?.(order)}>
+                        Delete<span className="visually-hidden"> order {order.id}</span>
+                      </button>
+                    )}
                   </td>
                 </tr>
               );
