@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Plugin } from 'graphql-yoga';
 import type { ChangeFeed } from '../changes/feed.ts';
@@ -6,6 +6,7 @@ import type { Db } from '../db/connect.ts';
 import type { Logger } from '../log.ts';
 import { createMetrics } from './metrics.ts';
 import { createRestHandler, json } from './rest.ts';
+import { STARTING_MESSAGE, type StartupGate, useStartupGate } from './startup-gate.ts';
 import { createStaticHandler } from './static-files.ts';
 import { attachGraphQLWebSocket } from './websocket.ts';
 import { createYogaServer } from './yoga.ts';
@@ -20,6 +21,8 @@ export interface AppOptions {
   feed: ChangeFeed;
   log: Logger;
   readiness: () => Promise<Readiness>;
+  /** Opened once the service is up; operations that arrive before are held (see StartupGate). */
+  gate: StartupGate;
 }
 
 export interface App {
@@ -27,15 +30,20 @@ export interface App {
   yoga: ReturnType<typeof createYogaServer>;
   /** Listens and resolves with the base URL, e.g. http://127.0.0.1:4000. */
   listen(port: number, host: string): Promise<string>;
-  close(): Promise<void>;
+  /**
+   * Stops accepting, closes WebSockets with 1001 once their queries and mutations are answered,
+   * ends SSE streams, lets in-flight requests finish (up to `graceMs`), then drops what is left.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
-export function buildApp({ db, feed, log, readiness }: AppOptions): App {
+export function buildApp({ db, feed, log, readiness, gate }: AppOptions): App {
   const metrics = createMetrics();
   const rest = createRestHandler(db);
   const files = createStaticHandler();
 
   const routes: Plugin = {
+    ...useStartupGate(gate),
     onResponse({ request, response }) {
       metrics.httpRequests.inc({
         route: routeKind(new URL(request.url).pathname),
@@ -74,11 +82,18 @@ export function buildApp({ db, feed, log, readiness }: AppOptions): App {
       }
     }
     if (url.pathname.startsWith('/graphql')) return undefined;
+    if (url.pathname.startsWith('/api/') && !(await gate.wait())) {
+      return json({ error: 'SERVICE_UNAVAILABLE', message: STARTING_MESSAGE }, 503, { 'retry-after': '1' });
+    }
     return (await rest(request, url)) ?? (await files(request, url));
   }
 
   const yoga = createYogaServer({ context: { db, changes: feed }, log, routes });
-  const server = createServer(yoga);
+  const requests = new InFlight();
+  const server = createServer((req, res) => {
+    requests.track(req, res);
+    void yoga(req, res);
+  });
   // Attached once listening: graphql-ws reports a failed listen (port in use) as an "internal
   // error" with a stack on stderr, where one clear line is wanted (test/start.test.ts).
   let ws: ReturnType<typeof attachGraphQLWebSocket> | undefined;
@@ -102,15 +117,60 @@ export function buildApp({ db, feed, log, readiness }: AppOptions): App {
           resolve(`http://${host.includes(':') ? `[${host}]` : host}:${actual}`);
         });
       }),
-    async close() {
+    async close(graceMs = 4_000) {
+      const deadline = Date.now() + graceMs;
+      requests.closing = true;
+      // No new connections from here on; keep-alive ones are closed once idle.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      await ws?.close();
-      // Streams (SSE) and keep-alive sockets would hold close() open forever.
       server.closeIdleConnections();
+      await ws?.close(graceMs);
+      // SSE streams end without a `complete` event: to graphql-sse clients that is a dropped
+      // connection, which they retry at once, as WebSocket clients do on 1001.
+      requests.endStreams();
+      await requests.drained(Math.max(0, deadline - Date.now()));
       for (const socket of sockets) socket.destroy();
       await closed;
     },
   };
+}
+
+/**
+ * The requests being answered, so that a shutdown lets them finish. Streams (SSE, multipart) never
+ * finish by themselves; they are ended instead.
+ */
+class InFlight {
+  closing = false;
+  private readonly requests = new Set<ServerResponse>();
+  private readonly streams = new Set<ServerResponse>();
+  private onIdle: (() => void) | undefined;
+
+  track(req: IncomingMessage, res: ServerResponse): void {
+    const accept = req.headers.accept ?? '';
+    const set = /text\/event-stream|multipart\/mixed/.test(accept) ? this.streams : this.requests;
+    set.add(res);
+    // Once ended below, a stream may still be written to by its producer; that must not be an
+    // unhandled 'error' event.
+    res.on('error', () => {});
+    res.once('close', () => {
+      set.delete(res);
+      if (this.requests.size === 0) this.onIdle?.();
+    });
+    if (this.closing) res.setHeader('connection', 'close');
+  }
+
+  endStreams(): void {
+    for (const res of this.streams) res.end();
+  }
+
+  async drained(timeoutMs: number): Promise<void> {
+    if (this.requests.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise<void>((resolve) => {
+      this.onIdle = resolve;
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    clearTimeout(timer);
+  }
 }
 
 function routeKind(pathname: string): string {

@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
+import { createGraphQLError } from 'graphql-yoga';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { YogaServer } from './yoga.ts';
 
@@ -8,6 +9,9 @@ interface EnvelopedRoot {
   execute: (args: ExecutionArgs) => unknown;
   subscribe: (args: ExecutionArgs) => unknown;
 }
+
+/** RFC 6455 "going away": the server is shutting down. graphql-ws's CloseCode has no name for it. */
+export const GOING_AWAY = 1001;
 
 /** Bytes a socket may have waiting before its sends are acknowledged only once written. */
 const HIGH_WATER_BYTES = 1 << 20;
@@ -54,11 +58,30 @@ class BatchingWebSocket extends WebSocket {
  */
 export function attachGraphQLWebSocket(server: Server, yoga: YogaServer) {
   const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint, WebSocket: BatchingWebSocket });
+  // Queries and mutations being executed: a shutdown answers them before it closes their sockets.
+  const executing = new Set<Promise<unknown>>();
+  let closing = false;
   const disposable = useServer(
     {
-      execute: (args) => (args.rootValue as EnvelopedRoot).execute(args) as never,
+      // graphql-ws calls execute for queries and mutations only (subscribe for subscriptions).
+      execute: (args) => {
+        const result = Promise.resolve((args.rootValue as EnvelopedRoot).execute(args));
+        const settled: Promise<unknown> = result.then(
+          () => executing.delete(settled),
+          () => executing.delete(settled),
+        );
+        executing.add(settled);
+        return result as never;
+      },
       subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args) as never,
       onSubscribe: async (ctx, _id, params) => {
+        if (closing) {
+          return [
+            createGraphQLError('the server is shutting down; retry on another connection', {
+              extensions: { code: 'SERVICE_UNAVAILABLE' },
+            }),
+          ];
+        }
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
@@ -88,9 +111,33 @@ export function attachGraphQLWebSocket(server: Server, yoga: YogaServer) {
   );
   return {
     wss,
-    async close() {
+    /**
+     * Lets queries and mutations in flight finish (up to `graceMs`), then closes every socket with
+     * 1001 so that clients reconnect at once, to another instance or to this one once it is back.
+     */
+    async close(graceMs = 4_000) {
+      closing = true;
+      const deadline = Date.now() + graceMs;
+      while (executing.size > 0 && Date.now() < deadline) {
+        await Promise.race([Promise.all(executing), sleep(deadline - Date.now())]);
+      }
+      // graphql-ws sends a result a few microtasks after execute resolves.
+      await new Promise((resolve) => setImmediate(resolve));
+      const closed = [...wss.clients].map(
+        (client) =>
+          new Promise<void>((resolve) => {
+            if (client.readyState === WebSocket.CLOSED) return resolve();
+            client.once('close', () => resolve());
+            client.close(GOING_AWAY, 'server shutting down');
+          }),
+      );
+      // The closing handshake needs the client; one that does not answer is cut off.
+      await Promise.race([Promise.all(closed), sleep(1_000)]);
+      for (const client of wss.clients) client.terminate();
       await disposable.dispose();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
 }
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
