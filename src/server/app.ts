@@ -123,11 +123,10 @@ export function buildApp({ db, feed, log, readiness, gate }: AppOptions): App {
       // No new connections from here on; keep-alive ones are closed once idle.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      await ws?.close(graceMs);
       // SSE streams end without a `complete` event: to graphql-sse clients that is a dropped
       // connection, which they retry at once, as WebSocket clients do on 1001.
       requests.endStreams();
-      await requests.drained(Math.max(0, deadline - Date.now()));
+      await Promise.all([ws?.close(graceMs), requests.drained(Math.max(0, deadline - Date.now()))]);
       for (const socket of sockets) socket.destroy();
       await closed;
     },

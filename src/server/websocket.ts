@@ -8,6 +8,7 @@ import type { YogaServer } from './yoga.ts';
 interface EnvelopedRoot {
   execute: (args: ExecutionArgs) => unknown;
   subscribe: (args: ExecutionArgs) => unknown;
+  socket: WebSocket;
 }
 
 /** RFC 6455 "going away": the server is shutting down. graphql-ws's CloseCode has no name for it. */
@@ -58,19 +59,23 @@ class BatchingWebSocket extends WebSocket {
  */
 export function attachGraphQLWebSocket(server: Server, yoga: YogaServer) {
   const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint, WebSocket: BatchingWebSocket });
-  // Queries and mutations being executed: a shutdown answers them before it closes their sockets.
-  const executing = new Set<Promise<unknown>>();
+  // Queries and mutations being executed, per socket: a shutdown answers them before it closes
+  // their socket.
+  const executing = new WeakMap<WebSocket, Set<Promise<unknown>>>();
   let closing = false;
   const disposable = useServer(
     {
       // graphql-ws calls execute for queries and mutations only (subscribe for subscriptions).
       execute: (args) => {
-        const result = Promise.resolve((args.rootValue as EnvelopedRoot).execute(args));
+        const root = args.rootValue as EnvelopedRoot;
+        const result = Promise.resolve(root.execute(args));
+        const pending = executing.get(root.socket) ?? new Set();
+        executing.set(root.socket, pending);
         const settled: Promise<unknown> = result.then(
-          () => executing.delete(settled),
-          () => executing.delete(settled),
+          () => pending.delete(settled),
+          () => pending.delete(settled),
         );
-        executing.add(settled);
+        pending.add(settled);
         return result as never;
       },
       subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args) as never,
@@ -100,7 +105,7 @@ export function attachGraphQLWebSocket(server: Server, yoga: YogaServer) {
           document,
           variableValues: params.variables,
           contextValue: await contextFactory(),
-          rootValue: { execute, subscribe } satisfies EnvelopedRoot,
+          rootValue: { execute, subscribe, socket: ctx.extra.socket } satisfies EnvelopedRoot,
         };
         const errors = validate(args.schema, args.document);
         if (errors.length) return errors;
@@ -118,22 +123,19 @@ export function attachGraphQLWebSocket(server: Server, yoga: YogaServer) {
     async close(graceMs = 4_000) {
       closing = true;
       const deadline = Date.now() + graceMs;
-      while (executing.size > 0 && Date.now() < deadline) {
-        await Promise.race([Promise.all(executing), sleep(deadline - Date.now())]);
-      }
-      // graphql-ws sends a result a few microtasks after execute resolves.
-      await new Promise((resolve) => setImmediate(resolve));
-      const closed = [...wss.clients].map(
-        (client) =>
-          new Promise<void>((resolve) => {
-            if (client.readyState === WebSocket.CLOSED) return resolve();
-            client.once('close', () => resolve());
-            client.close(GOING_AWAY, 'server shutting down');
-          }),
-      );
-      // The closing handshake needs the client; one that does not answer is cut off.
-      await Promise.race([Promise.all(closed), sleep(1_000)]);
-      for (const client of wss.clients) client.terminate();
+      const closeOne = async (client: WebSocket) => {
+        const pending = executing.get(client);
+        if (pending?.size) await Promise.race([Promise.all(pending), sleep(deadline - Date.now())]);
+        // graphql-ws sends a result a few microtasks after execute resolves.
+        await new Promise((resolve) => setImmediate(resolve));
+        if (client.readyState === WebSocket.CLOSED) return;
+        const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+        client.close(GOING_AWAY, 'server shutting down');
+        // The closing handshake needs the client; one that does not answer is cut off.
+        await Promise.race([closed, sleep(1_000)]);
+        client.terminate();
+      };
+      await Promise.all([...wss.clients].map(closeOne));
       await disposable.dispose();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
