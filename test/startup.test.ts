@@ -209,3 +209,27 @@ test('operations sent while it starts (database late, migrations still to run) a
   expect(service.alive()).toBe(true);
   expect(service.survivedErrors()).toEqual([]);
 }, 120_000);
+
+test('an exception nobody catches and a rejection nobody handles are logged, and the process goes on serving', async () => {
+  const database = await createTestDatabase();
+  cleanups.push(() => database.drop());
+  const service = await spawnService({ DATABASE_URL: database.url }, [
+    '--import',
+    './test/fixtures/stray-errors.ts',
+  ]);
+  cleanups.push(() => service.kill());
+  await waitFor(() => service.survivedErrors().length >= 2, { timeoutMs: 30_000, message: 'both logged' });
+  const [exception, rejection] = service.survivedErrors().map((line) => JSON.parse(line));
+  expect(exception).toMatchObject({ level: 50, msg: 'uncaught exception (survived)' });
+  expect(exception.err.message).toBe('stray exception from an event emitter');
+  expect(rejection).toMatchObject({ level: 50, msg: 'unhandled rejection (survived)' });
+  expect(rejection.err.message).toBe('stray rejection nobody awaited');
+  expect(service.alive()).toBe(true);
+  await waitFor(async () => (await fetch(`${service.url}/ready`)).status === 200, { timeoutMs: 30_000 });
+  const response = await fetch(`${service.url}/api/orders`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ customer_name: 'still', product_name: 'up' }),
+  });
+  expect(response.status).toBe(201);
+}, 120_000);

@@ -28,8 +28,6 @@ export interface ServiceOptions {
   signal?: AbortSignal;
   /** How long operations that arrive during start-up are held before SERVICE_UNAVAILABLE (5 s). */
   startupHoldMs?: number;
-  /** Called once HTTP listens, before the database is awaited (tests use the window). */
-  onListening?: (url: string) => void;
 }
 
 /**
@@ -97,7 +95,6 @@ export async function startService(
         throw new ConfigError(`HOST ${config.host} is not an address of this machine`);
       throw error;
     });
-    options.onListening?.(url);
     await waitForDatabase(db, databaseUrl, log, options.signal);
     starting = 'applying migrations';
     const applied = await migrateToLatest(db);

@@ -20,13 +20,17 @@ export interface ChildService {
 }
 
 /** The service as `npm start` runs it (`node --import tsx src/main.ts`), in a process of its own. */
-export async function spawnService(env: Record<string, string>): Promise<ChildService> {
+export async function spawnService(
+  env: Record<string, string>,
+  /** Extra `node` options, e.g. another `--import`. */
+  nodeArgs: string[] = [],
+): Promise<ChildService> {
   const port = await freePort();
   const base = { ...process.env };
   for (const name of ['DATABASE_URL', 'PORT', 'HOST', 'LOG_LEVEL', 'DATA_DIR', 'CHANGE_RETENTION']) {
     delete base[name];
   }
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...nodeArgs, 'src/main.ts'], {
     cwd: repo,
     env: { ...base, PORT: String(port), LOG_LEVEL: 'info', ...env },
     stdio: 'pipe',
