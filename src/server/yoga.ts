@@ -12,6 +12,7 @@ import type { Context } from '../schema/builder.ts';
 import { schema } from '../schema/index.ts';
 import { maskGraphQLError } from './errors.ts';
 import { useInputErrorCodes } from './input-errors.ts';
+import { useStreamErrorsAsResults } from './stream-errors.ts';
 
 const GRAPHIQL_DEFAULT_QUERY = `# Realtime Orders. Run this page of orders, then watch what changes after it:
 #
@@ -73,6 +74,7 @@ export function createYogaServer({ context, log, routes }: YogaOptions) {
       routes,
       useGraphQLSSE({ endpoint: '/graphql/stream' }),
       useInputErrorCodes(),
+      useStreamErrorsAsResults(),
       // One request must not be able to cost the server what a thousand do: every alias of
       // `orders` is a query of its own, and a huge document is work before anything runs.
       maxTokensPlugin({ n: 3_000 }),
