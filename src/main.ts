@@ -41,7 +41,7 @@ try {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'stopping');
-    // service.stop() bounds each of its steps (about 8 s at worst); this only guards against the
+    // service.stop() bounds each of its steps (about 8 s at worst, with the embedded database); this only guards against the
     // unforeseen, so that a stop never takes more than 10 s.
     const force = setTimeout(() => {
       log.error('did not stop within 9.5 s; exiting anyway');

@@ -10,8 +10,8 @@ import { type App, buildApp, type Readiness } from './app.ts';
 import { StartupGate } from './startup-gate.ts';
 
 /** In-flight requests get this long to finish on a stop; the whole stop stays under 10 s. */
-const STOP_GRACE_MS = 4_000;
-const STOP_STEP_TIMEOUT_MS = 2_000;
+const STOP_GRACE_MS = 3_500;
+const STOP_STEP_TIMEOUT_MS = 1_500;
 
 export interface Service {
   url: string;
@@ -76,6 +76,7 @@ export async function startService(
   // Each step is bounded, so that the embedded database is stopped whatever hangs before it.
   const stopAll = async () => {
     starting = 'stopping';
+    gate.abandon();
     for (const [step, run, timeoutMs] of [
       ['http', () => app.close(STOP_GRACE_MS), STOP_GRACE_MS + STOP_STEP_TIMEOUT_MS],
       ['change feed', () => feed.stop(), STOP_STEP_TIMEOUT_MS],

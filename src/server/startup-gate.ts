@@ -31,6 +31,11 @@ export class StartupGate {
     this.release();
   }
 
+  /** The service stops before it was up: held operations are refused at once. */
+  abandon(): void {
+    this.release();
+  }
+
   /** True once the service is up, at once or within `holdMs`; false if it is still starting. */
   async wait(): Promise<boolean> {
     if (this.isOpen) return true;
