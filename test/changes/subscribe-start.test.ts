@@ -1,8 +1,10 @@
+import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { OrderChange } from '../../src/changes/change.ts';
 import type { ChangeFeed } from '../../src/changes/feed.ts';
+import { createDb, createPool } from '../../src/db/connect.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { collect, startFeed, waitForCount } from './harness.ts';
 
@@ -129,3 +131,74 @@ test('a commit that returned just before subscribe() is never delivered, even wh
     await client.end();
   }
 }, 120_000);
+
+const destroy = (sockets: net.Socket[]) => {
+  for (const socket of sockets) socket.destroy();
+};
+
+/** A TCP proxy to the database that can stop forwarding silently, or refuse outright. */
+async function proxyTo(target: string) {
+  const upstreamUrl = new URL(target);
+  const pairs = new Set<[net.Socket, net.Socket]>();
+  let silent = false;
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(upstreamUrl.port), upstreamUrl.hostname);
+    const pair: [net.Socket, net.Socket] = [client, upstream];
+    pairs.add(pair);
+    client.on('data', (chunk) => silent || upstream.write(chunk));
+    upstream.on('data', (chunk) => silent || client.write(chunk));
+    for (const socket of pair) {
+      socket.on('error', () => destroy(pair));
+      socket.on('close', () => destroy(pair));
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = new URL(target);
+  url.port = String((server.address() as net.AddressInfo).port);
+  return {
+    url: url.toString(),
+    /** Stops forwarding without closing anything, like a network that drops packets. */
+    goSilent: () => {
+      silent = true;
+    },
+    refuse: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const pair of pairs) destroy(pair);
+      }),
+  };
+}
+
+for (const fault of ['refused', 'silent'] as const) {
+  test(`a subscribe() while the database is ${fault === 'refused' ? 'down' : 'silently unreachable'} answers SERVICE_UNAVAILABLE within seconds`, async () => {
+    const own = await createTestDatabase();
+    const proxy = await proxyTo(own.url);
+    // Only the pool goes through the proxy: subscribe() starts with a query on it. (The feed's own
+    // connection is another matter, tested in faults.test.ts.)
+    const pool = createPool(proxy.url, 3);
+    // A client that loses its session while checked out (the ticker's, between two queries) emits
+    // 'error'; the fault-tolerance work gives every pooled client a listener, which this test does
+    // not test and so adds itself.
+    pool.on('connect', (client) => client.on('error', () => {}));
+    const db = createDb(pool);
+    const ownFeed = await startFeed({ ...own, db });
+    try {
+      // Up: subscribing works.
+      await (await ownFeed.subscribe()).return?.();
+      if (fault === 'refused') await proxy.refuse();
+      else proxy.goSilent();
+      const began = Date.now();
+      await expect(ownFeed.subscribe()).rejects.toMatchObject({
+        name: 'DomainError',
+        code: 'SERVICE_UNAVAILABLE',
+      });
+      // The pool's connect timeout and subscribe()'s own deadline are both 5 s.
+      expect(Date.now() - began).toBeLessThan(15_000);
+    } finally {
+      await ownFeed.stop();
+      if (fault === 'silent') await proxy.refuse();
+      await db.destroy().catch(() => {});
+      await own.drop();
+    }
+  }, 60_000);
+}
