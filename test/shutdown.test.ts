@@ -101,14 +101,21 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ product_name: 'during shutdown' }),
     }).then(async (r) => ({ status: r.status, body: await r.json() }));
+    const overSse = fetch(`${service.url}/graphql/stream`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({
+        query: `mutation { updateOrder(id: "${id}", input: { status: SHIPPED }) { status version } }`,
+      }),
+    }).then(readStream);
     await waitFor(
       async () =>
         (
           await database.sql<{ n: string }>(
             `SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`,
           )
-        )[0]?.n === '3',
-      { message: 'three mutations waiting for the lock' },
+        )[0]?.n === '4',
+      { message: 'four mutations waiting for the lock' },
     );
 
     const signalled = Date.now();
@@ -134,8 +141,12 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     // The mutations in flight complete, and their clients get the answers.
     await new Promise((r) => setTimeout(r, 500));
     await locker.query('COMMIT');
-    // In whatever order the lock lets them go: three updates, versions 2 to 4.
-    const [http, ws, rest] = await Promise.all([overHttp, overWs, overRest]);
+    // In whatever order the lock lets them go: four updates, versions 2 to 5.
+    const [http, ws, rest, sse] = await Promise.all([overHttp, overWs, overRest, overSse]);
+    expect(sse.clean).toBe(true);
+    const sseResult = JSON.parse(/event: next\ndata: (.*)\n/.exec(sse.text)?.[1] ?? '{}');
+    expect(sseResult.data.updateOrder.status).toBe('SHIPPED');
+    expect(sse.text).toContain('event: complete');
     expect(http.status).toBe(200);
     expect(ws.value).toMatchObject({ data: { updateOrder: { quantity: 3 } } });
     expect(rest).toMatchObject({ status: 200, body: { product_name: 'during shutdown' } });
@@ -143,8 +154,9 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       http.body.data.updateOrder.version,
       (ws.value as any).data.updateOrder.version,
       rest.body.version,
+      sseResult.data.updateOrder.version,
     ];
-    expect(versions.sort()).toEqual([2, 3, 4]);
+    expect(versions.sort()).toEqual([2, 3, 4, 5]);
 
     const { code } = await service.exited;
     expect(code).toBe(0);

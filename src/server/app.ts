@@ -123,10 +123,7 @@ export function buildApp({ db, feed, log, readiness, gate }: AppOptions): App {
       // No new connections from here on; keep-alive ones are closed once idle.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      // SSE streams end without a `complete` event: to graphql-sse clients that is a dropped
-      // connection, which they retry at once, as WebSocket clients do on 1001.
-      requests.endStreams();
-      await Promise.all([ws?.close(graceMs), requests.drained(Math.max(0, deadline - Date.now()))]);
+      await Promise.all([ws?.close(graceMs), requests.finish(Math.max(0, deadline - Date.now()))]);
       for (const socket of sockets) socket.destroy();
       await closed;
     },
@@ -141,34 +138,39 @@ class InFlight {
   closing = false;
   private readonly requests = new Set<ServerResponse>();
   private readonly streams = new Set<ServerResponse>();
-  private onIdle: (() => void) | undefined;
 
   track(req: IncomingMessage, res: ServerResponse): void {
     const accept = req.headers.accept ?? '';
     const set = /text\/event-stream|multipart\/mixed/.test(accept) ? this.streams : this.requests;
     set.add(res);
-    // Once ended below, a stream may still be written to by its producer; that must not be an
-    // unhandled 'error' event.
+    // Once ended by finish(), a stream may still be written to by its producer; that must not be
+    // an unhandled 'error' event.
     res.on('error', () => {});
-    res.once('close', () => {
-      set.delete(res);
-      if (this.requests.size === 0) this.onIdle?.();
-    });
+    res.once('close', () => set.delete(res));
     if (this.closing) res.setHeader('connection', 'close');
   }
 
-  endStreams(): void {
-    for (const res of this.streams) res.end();
-  }
-
-  async drained(timeoutMs: number): Promise<void> {
-    if (this.requests.size === 0) return;
-    let timer: NodeJS.Timeout | undefined;
-    await new Promise<void>((resolve) => {
-      this.onIdle = resolve;
-      timer = setTimeout(resolve, timeoutMs);
-    });
-    clearTimeout(timer);
+  /**
+   * Waits (up to `timeoutMs`) for the requests to be answered, and ends each stream that is still
+   * open a moment after it started: until it starts, a query or mutation sent over SSE is still
+   * executing, and once started, its result and `complete` follow at once. A stream ends without a
+   * `complete` event: to graphql-sse clients that is a dropped connection, which they retry at
+   * once, as WebSocket clients do on 1001.
+   */
+  async finish(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const started = new Map<ServerResponse, number>();
+    for (;;) {
+      let waiting = this.requests.size;
+      for (const res of this.streams) {
+        if (!res.headersSent) waiting++;
+        else if (!started.has(res)) started.set(res, Date.now());
+        else if (Date.now() - (started.get(res) ?? 0) >= 100) res.end();
+        else waiting++;
+      }
+      if (waiting === 0 || Date.now() >= deadline) return;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
   }
 }
 
