@@ -12,6 +12,18 @@ try {
 }
 const log = createLogger(config.logLevel);
 
+// No request, client or database event may end the process. Whatever escapes every handler is
+// logged with its stack and survived: the service's state lives in the database and in objects
+// that recover on their own (pool, change feed), and what throws uncaught in Node is, in practice,
+// an event emitter of one connection or request, which is already gone. An operator sees these
+// lines at error level and a process that stays up (test/startup.test.ts).
+process.on('unhandledRejection', (reason) => {
+  log.error({ err: reason }, 'unhandled rejection (survived)');
+});
+process.on('uncaughtException', (error, origin) => {
+  log.error({ err: error, origin }, 'uncaught exception (survived)');
+});
+
 // Signals are handled from the first moment: during start-up (waiting for a database that is
 // down, say) they abort the start, which stops whatever had started, the embedded database too.
 const starting = new AbortController();
@@ -29,8 +41,12 @@ try {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'stopping');
-    // service.stop() bounds each of its steps; this only guards against the unforeseen.
-    const force = setTimeout(() => process.exit(1), 20_000);
+    // service.stop() bounds each of its steps (about 8 s at worst, with the embedded database); this only guards against the
+    // unforeseen, so that a stop never takes more than 10 s.
+    const force = setTimeout(() => {
+      log.error('did not stop within 9.5 s; exiting anyway');
+      process.exit(1);
+    }, 9_500);
     force.unref();
     await service.stop();
     log.info('stopped');

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/database.ts';
+import { withDeadline } from '../deadline.ts';
 import { DomainError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { type ChangeFilter, entryToChange, type LogEntry, type OrderChange } from './change.ts';
@@ -17,6 +18,7 @@ import {
 } from './position.ts';
 import { RecentWindow } from './recent-window.ts';
 import { serialized } from './serialized.ts';
+import { currentCursor } from './snapshot.ts';
 import { Ticker } from './ticker.ts';
 
 export interface ChangeFeedOptions {
@@ -34,6 +36,8 @@ export interface ChangeFeedOptions {
   windowSize?: number;
   /** Entries read per step by one subscriber (default 500). */
   pageSize?: number;
+  /** How long subscribe() waits for the database before answering SERVICE_UNAVAILABLE (default 5 s). */
+  startTimeoutMs?: number;
   /** Checks of the dedicated connection (see FeedConnection). */
   checkIntervalMs?: number;
   checkTimeoutMs?: number;
@@ -166,11 +170,20 @@ export class ChangeFeed {
   }
 
   /**
-   * Every change after `after` (or from now), then live. Cursor errors are thrown here, before
-   * the stream starts, so that they reach the client as a plain GraphQL error.
+   * Every change after `after`, or, without it, every change whose transaction commits after this
+   * call took its snapshot (and none that committed before), then live. Cursor errors, and a
+   * database that cannot be reached, are thrown here, before the stream starts, so that they
+   * reach the client as a plain GraphQL error.
    */
   async subscribe(options: SubscribeOptions = {}): Promise<AsyncIterableIterator<OrderChange>> {
-    const cursor = await this.startCursor(options.after, () => this.requireHead());
+    this.requireHead();
+    const cursor = await this.startCursor(options.after, () => currentCursor(this.options.db)).catch(
+      (error: unknown) => {
+        if (!isConnectionError(error)) throw error;
+        this.options.log.warn({ err: error }, 'a subscription could not start: database unreachable');
+        throw new DomainError('SERVICE_UNAVAILABLE', 'the database cannot be reached; retry shortly');
+      },
+    );
     const reader = new CursorReader(cursor, options.filter, (entry) => this.plainChange(entry));
     this.subscribers++;
     const stream = new PagedStream<OrderChange>(async (signal) => {
@@ -189,9 +202,9 @@ export class ChangeFeed {
 
   /** Past changes after `after` (default: the oldest kept), oldest first, up to `first`. */
   async history(options: SubscribeOptions & { first: number }): Promise<OrderChange[]> {
-    const cursor = await this.startCursor(options.after, async () =>
-      endOfTick(await this.changeLog.baseTick()),
-    );
+    const cursor = await this.startCursor(options.after, async () => ({
+      position: endOfTick(await this.changeLog.baseTick()),
+    }));
     const reader = new CursorReader(cursor, options.filter, (entry) => this.plainChange(entry));
     const changes: OrderChange[] = [];
     const until = this.requireHead();
@@ -206,10 +219,11 @@ export class ChangeFeed {
     return changes;
   }
 
-  private async startCursor(after: string | null | undefined, otherwise: () => Position | Promise<Position>) {
-    if (after === undefined || after === null) return { position: await otherwise() } satisfies Cursor;
+  private async startCursor(after: string | null | undefined, otherwise: () => Promise<Cursor>) {
+    const timeoutMs = this.options.startTimeoutMs ?? 5_000;
+    if (after === undefined || after === null) return withDeadline(otherwise(), timeoutMs);
     const cursor = decodeCursor(after);
-    await this.changeLog.checkPosition(cursor.position);
+    await withDeadline(this.changeLog.checkPosition(cursor.position), timeoutMs);
     return cursor;
   }
 

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Plugin } from 'graphql-yoga';
 import type { SecurityConfig } from '../auth/config.ts';
@@ -8,6 +8,7 @@ import type { Db } from '../db/connect.ts';
 import type { Logger } from '../log.ts';
 import { createMetrics } from './metrics.ts';
 import { createRestHandler, json } from './rest.ts';
+import { STARTING_MESSAGE, type StartupGate, useStartupGate } from './startup-gate.ts';
 import { createStaticHandler } from './static-files.ts';
 import { attachGraphQLWebSocket } from './websocket.ts';
 import { createYogaServer } from './yoga.ts';
@@ -24,6 +25,8 @@ export interface AppOptions {
   readiness: () => Promise<Readiness>;
   /** Authentication, origins, GraphiQL (src/auth); undefined: off, any origin, GraphiQL on. */
   security?: SecurityConfig | undefined;
+  /** Opened once the service is up; operations that arrive before are held (see StartupGate). */
+  gate: StartupGate;
 }
 
 export interface App {
@@ -31,16 +34,21 @@ export interface App {
   yoga: ReturnType<typeof createYogaServer>;
   /** Listens and resolves with the base URL, e.g. http://127.0.0.1:4000. */
   listen(port: number, host: string): Promise<string>;
-  close(): Promise<void>;
+  /**
+   * Stops accepting, closes WebSockets with 1001 once their queries and mutations are answered,
+   * ends SSE streams, lets in-flight requests finish (up to `graceMs`), then drops what is left.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
-export function buildApp({ db, feed, log, readiness, security: securityConfig }: AppOptions): App {
+export function buildApp({ db, feed, log, readiness, gate, security: securityConfig }: AppOptions): App {
   const metrics = createMetrics();
   const security = createSecurity(securityConfig, log);
   const rest = createRestHandler(db, security.restAccess);
   const files = createStaticHandler();
 
   const routes: Plugin = {
+    ...useStartupGate(gate),
     onResponse({ request, response }) {
       metrics.httpRequests.inc({
         route: routeKind(new URL(request.url).pathname),
@@ -79,11 +87,18 @@ export function buildApp({ db, feed, log, readiness, security: securityConfig }:
       }
     }
     if (url.pathname.startsWith('/graphql')) return undefined;
+    if (url.pathname.startsWith('/api/') && !(await gate.wait())) {
+      return json({ error: 'SERVICE_UNAVAILABLE', message: STARTING_MESSAGE }, 503, { 'retry-after': '1' });
+    }
     return (await rest(request, url)) ?? (await files(request, url));
   }
 
   const yoga = createYogaServer({ context: { db, changes: feed }, security, log, routes });
-  const server = createServer(yoga);
+  const requests = new InFlight();
+  const server = createServer((req, res) => {
+    requests.track(req, res);
+    void yoga(req, res);
+  });
   // Attached once listening: graphql-ws reports a failed listen (port in use) as an "internal
   // error" with a stack on stderr, where one clear line is wanted (test/start.test.ts).
   let ws: ReturnType<typeof attachGraphQLWebSocket> | undefined;
@@ -107,15 +122,61 @@ export function buildApp({ db, feed, log, readiness, security: securityConfig }:
           resolve(`http://${host.includes(':') ? `[${host}]` : host}:${actual}`);
         });
       }),
-    async close() {
+    async close(graceMs = 4_000) {
+      const deadline = Date.now() + graceMs;
+      requests.closing = true;
+      // No new connections from here on; keep-alive ones are closed once idle.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      await ws?.close();
-      // Streams (SSE) and keep-alive sockets would hold close() open forever.
       server.closeIdleConnections();
+      await Promise.all([ws?.close(graceMs), requests.finish(Math.max(0, deadline - Date.now()))]);
       for (const socket of sockets) socket.destroy();
       await closed;
     },
   };
+}
+
+/**
+ * The requests being answered, so that a shutdown lets them finish. Streams (SSE, multipart) never
+ * finish by themselves; they are ended instead.
+ */
+class InFlight {
+  closing = false;
+  private readonly requests = new Set<ServerResponse>();
+  private readonly streams = new Set<ServerResponse>();
+
+  track(req: IncomingMessage, res: ServerResponse): void {
+    const accept = req.headers.accept ?? '';
+    const set = /text\/event-stream|multipart\/mixed/.test(accept) ? this.streams : this.requests;
+    set.add(res);
+    // Once ended by finish(), a stream may still be written to by its producer; that must not be
+    // an unhandled 'error' event.
+    res.on('error', () => {});
+    res.once('close', () => set.delete(res));
+    if (this.closing) res.setHeader('connection', 'close');
+  }
+
+  /**
+   * Waits (up to `timeoutMs`) for the requests to be answered, and ends each stream that is still
+   * open a moment after it started: until it starts, a query or mutation sent over SSE is still
+   * executing, and once started, its result and `complete` follow at once. A stream ends without a
+   * `complete` event: to graphql-sse clients that is a dropped connection, which they retry at
+   * once, as WebSocket clients do on 1001.
+   */
+  async finish(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const started = new Map<ServerResponse, number>();
+    for (;;) {
+      let waiting = this.requests.size;
+      for (const res of this.streams) {
+        if (!res.headersSent) waiting++;
+        else if (!started.has(res)) started.set(res, Date.now());
+        else if (Date.now() - (started.get(res) ?? 0) >= 100) res.end();
+        else waiting++;
+      }
+      if (waiting === 0 || Date.now() >= deadline) return;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
 }
 
 function routeKind(pathname: string): string {

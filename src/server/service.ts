@@ -7,8 +7,11 @@ import { migrateToLatest } from '../db/migrate.ts';
 import { withDeadline } from '../deadline.ts';
 import type { Logger } from '../log.ts';
 import { type App, buildApp, type Readiness } from './app.ts';
+import { StartupGate } from './startup-gate.ts';
 
-const STOP_STEP_TIMEOUT_MS = 3_000;
+/** In-flight requests get this long to finish on a stop; the whole stop stays under 10 s. */
+const STOP_GRACE_MS = 3_500;
+const STOP_STEP_TIMEOUT_MS = 1_500;
 
 export interface Service {
   url: string;
@@ -23,11 +26,14 @@ export interface ServiceOptions {
   feed?: Partial<ConstructorParameters<typeof ChangeFeed>[0]>;
   /** Aborts a start that is still waiting for the database (Ctrl-C during start-up). */
   signal?: AbortSignal;
+  /** How long operations that arrive during start-up are held before SERVICE_UNAVAILABLE (5 s). */
+  startupHoldMs?: number;
 }
 
 /**
  * Starts everything in order: the database (embedded unless DATABASE_URL), HTTP (so /health and
- * /ready answer while the database is awaited), migrations, then the change feed.
+ * /ready answer while the database is awaited), migrations, then the change feed. Operations that
+ * arrive before the feed is up are held until it is (see StartupGate).
  */
 export async function startService(
   config: Config,
@@ -65,15 +71,18 @@ export async function startService(
     return status.listening ? { ready: true } : { ready: false, reason: status.reason };
   };
 
-  const app = buildApp({ db, feed, log, readiness, security: config.security });
+  const gate = new StartupGate(options.startupHoldMs);
+  const app = buildApp({ db, feed, log, readiness, gate, security: config.security });
   // Each step is bounded, so that the embedded database is stopped whatever hangs before it.
   const stopAll = async () => {
-    for (const [step, run] of [
-      ['http', () => app.close()],
-      ['change feed', () => feed.stop()],
-      ['pool', () => db.destroy()],
+    starting = 'stopping';
+    gate.abandon();
+    for (const [step, run, timeoutMs] of [
+      ['http', () => app.close(STOP_GRACE_MS), STOP_GRACE_MS + STOP_STEP_TIMEOUT_MS],
+      ['change feed', () => feed.stop(), STOP_STEP_TIMEOUT_MS],
+      ['pool', () => db.destroy(), STOP_STEP_TIMEOUT_MS],
     ] as const) {
-      await withDeadline(run(), STOP_STEP_TIMEOUT_MS).catch((error: Error) =>
+      await withDeadline(run(), timeoutMs).catch((error: Error) =>
         log.warn({ step, reason: error.message }, 'did not stop cleanly'),
       );
     }
@@ -94,6 +103,7 @@ export async function startService(
     starting = 'starting the change feed';
     await feed.start();
     starting = undefined;
+    gate.openNow();
     return { url, databaseUrl, app, feed, stop: stopAll };
   } catch (error) {
     await stopAll();

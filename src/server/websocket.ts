@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
+import { createGraphQLError } from 'graphql-yoga';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { WebSocketAuth } from '../auth/websocket.ts';
 import type { YogaServer } from './yoga.ts';
@@ -8,7 +9,11 @@ import type { YogaServer } from './yoga.ts';
 interface EnvelopedRoot {
   execute: (args: ExecutionArgs) => unknown;
   subscribe: (args: ExecutionArgs) => unknown;
+  socket: WebSocket;
 }
+
+/** RFC 6455 "going away": the server is shutting down. graphql-ws's CloseCode has no name for it. */
+export const GOING_AWAY = 1001;
 
 /** Bytes a socket may have waiting before its sends are acknowledged only once written. */
 const HIGH_WATER_BYTES = 1 << 20;
@@ -60,12 +65,35 @@ export function attachGraphQLWebSocket(server: Server, yoga: YogaServer, auth?: 
     WebSocket: BatchingWebSocket,
     verifyClient: auth?.verifyClient,
   });
+  // Queries and mutations being executed, per socket: a shutdown answers them before it closes
+  // their socket.
+  const executing = new WeakMap<WebSocket, Set<Promise<unknown>>>();
+  let closing = false;
   const disposable = useServer(
     {
       onConnect: auth && ((ctx) => auth.onConnect(ctx.connectionParams, ctx.extra.socket)),
-      execute: (args) => (args.rootValue as EnvelopedRoot).execute(args) as never,
+      // graphql-ws calls execute for queries and mutations only (subscribe for subscriptions).
+      execute: (args) => {
+        const root = args.rootValue as EnvelopedRoot;
+        const result = Promise.resolve(root.execute(args));
+        const pending = executing.get(root.socket) ?? new Set();
+        executing.set(root.socket, pending);
+        const settled: Promise<unknown> = result.then(
+          () => pending.delete(settled),
+          () => pending.delete(settled),
+        );
+        pending.add(settled);
+        return result as never;
+      },
       subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args) as never,
       onSubscribe: async (ctx, _id, params) => {
+        if (closing) {
+          return [
+            createGraphQLError('the server is shutting down; retry on another connection', {
+              extensions: { code: 'SERVICE_UNAVAILABLE' },
+            }),
+          ];
+        }
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
@@ -84,7 +112,7 @@ export function attachGraphQLWebSocket(server: Server, yoga: YogaServer, auth?: 
           document,
           variableValues: params.variables,
           contextValue: await contextFactory(),
-          rootValue: { execute, subscribe } satisfies EnvelopedRoot,
+          rootValue: { execute, subscribe, socket: ctx.extra.socket } satisfies EnvelopedRoot,
         };
         const errors = validate(args.schema, args.document);
         if (errors.length) return errors;
@@ -95,9 +123,30 @@ export function attachGraphQLWebSocket(server: Server, yoga: YogaServer, auth?: 
   );
   return {
     wss,
-    async close() {
+    /**
+     * Lets queries and mutations in flight finish (up to `graceMs`), then closes every socket with
+     * 1001 so that clients reconnect at once, to another instance or to this one once it is back.
+     */
+    async close(graceMs = 4_000) {
+      closing = true;
+      const deadline = Date.now() + graceMs;
+      const closeOne = async (client: WebSocket) => {
+        const pending = executing.get(client);
+        if (pending?.size) await Promise.race([Promise.all(pending), sleep(deadline - Date.now())]);
+        // graphql-ws sends a result a few microtasks after execute resolves.
+        await new Promise((resolve) => setImmediate(resolve));
+        if (client.readyState === WebSocket.CLOSED) return;
+        const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+        client.close(GOING_AWAY, 'server shutting down');
+        // The closing handshake needs the client; one that does not answer is cut off.
+        await Promise.race([closed, sleep(1_000)]);
+        client.terminate();
+      };
+      await Promise.all([...wss.clients].map(closeOne));
       await disposable.dispose();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
 }
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));

@@ -13,6 +13,7 @@ import { schema } from '../schema/index.ts';
 import { maskGraphQLError } from './errors.ts';
 import { useInputErrorCodes } from './input-errors.ts';
 import { useGraphQLSSEWithErrors } from './sse.ts';
+import { useStreamErrorsAsResults } from './stream-errors.ts';
 
 const GRAPHIQL_DEFAULT_QUERY = `# Realtime Orders. Run this page of orders, then watch what changes after it:
 #
@@ -85,6 +86,7 @@ export function createYogaServer({ context, security, log, routes }: YogaOptions
       routes,
       useGraphQLSSEWithErrors({ endpoint: '/graphql/stream' }),
       useInputErrorCodes(),
+      useStreamErrorsAsResults(),
       // One request must not be able to cost the server what a thousand do: every alias of
       // `orders` is a query of its own, and a huge document is work before anything runs.
       maxTokensPlugin({ n: 3_000 }),

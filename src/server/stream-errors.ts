@@ -1,0 +1,63 @@
+import { GraphQLError } from 'graphql';
+import { createGraphQLError, type Plugin } from 'graphql-yoga';
+
+/**
+ * A subscription whose event stream throws ends with that error as its last result instead.
+ *
+ * Thrown, the error escaped in two ways. Over SSE, graphql-sse's fetch handler lets the stream's
+ * `pull` reject, and the ReadableStream of @whatwg-node/node-fetch drops that promise: an
+ * unhandled rejection, which ended the process (a client resuming with `after` in the start-up
+ * window made the feed throw). Over graphql-ws, the socket was closed with 4500, ending every
+ * other subscription on it. As a result, the error is masked like any other (Yoga masks results
+ * after this plugin wraps them), and the client sees it and the end of the subscription.
+ */
+export function useStreamErrorsAsResults(): Plugin {
+  return {
+    onSubscribe() {
+      return {
+        onSubscribeResult({ result, setResult }) {
+          if (isAsyncIterable(result)) setResult(endingWithError(result) as never);
+        },
+      };
+    },
+  };
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return typeof (value as AsyncIterable<unknown>)?.[Symbol.asyncIterator] === 'function';
+}
+
+function endingWithError<T>(source: AsyncIterable<T>): AsyncIterableIterator<T | { errors: GraphQLError[] }> {
+  const iterator = source[Symbol.asyncIterator]();
+  let failed = false;
+  return {
+    async next() {
+      if (failed) return { done: true, value: undefined };
+      try {
+        return await iterator.next();
+      } catch (error) {
+        failed = true;
+        const graphQLError =
+          error instanceof GraphQLError
+            ? error
+            : createGraphQLError((error as Error)?.message ?? String(error), {
+                originalError: error as Error,
+              });
+        return { done: false, value: { errors: [graphQLError] } };
+      }
+    },
+    async return() {
+      failed = true;
+      await iterator.return?.();
+      return { done: true, value: undefined };
+    },
+    async throw(error) {
+      failed = true;
+      await iterator.return?.();
+      throw error;
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
