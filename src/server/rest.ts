@@ -10,6 +10,7 @@ import {
   updateOrder,
 } from '../orders/repository.ts';
 import { validateOrderId, validatePageSize, validateStatus } from '../orders/validation.ts';
+import { payloadTooLarge } from './body-limit.ts';
 import { HTTP_STATUS } from './errors.ts';
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -52,6 +53,7 @@ export function createRestHandler(db: Db) {
       return methodNotAllowed('GET, PUT, PATCH, DELETE');
     } catch (error) {
       if (error instanceof DomainError) return domainErrorResponse(error);
+      if (error instanceof PayloadTooLarge) return payloadTooLarge(MAX_BODY_BYTES);
       throw error;
     }
   };
@@ -101,15 +103,16 @@ async function readInput(request: Request) {
 }
 
 async function readBody(request: Request): Promise<Record<string, unknown>> {
+  // The server refuses bodies over 1 MiB before anything reads them (body-limit.ts); an order is
+  // far smaller, so REST draws its line lower, with the same answer.
   const length = Number(request.headers.get('content-length') ?? 0);
-  if (length > MAX_BODY_BYTES)
-    throw new DomainError('BAD_USER_INPUT', `body: must be at most ${MAX_BODY_BYTES} bytes`);
-  const text = await request.text();
-  if (text.length > MAX_BODY_BYTES)
-    throw new DomainError('BAD_USER_INPUT', `body: must be at most ${MAX_BODY_BYTES} bytes`);
+  if (length > MAX_BODY_BYTES) throw new PayloadTooLarge();
+  const bytes = new Uint8Array(await request.arrayBuffer());
+  if (bytes.byteLength > MAX_BODY_BYTES) throw new PayloadTooLarge();
   let body: unknown;
   try {
-    body = JSON.parse(text);
+    // JSON is UTF-8 (RFC 8259); invalid bytes are refused rather than stored as U+FFFD.
+    body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch {
     throw new DomainError('BAD_USER_INPUT', 'body: must be a JSON object', { field: 'body' });
   }
@@ -123,7 +126,8 @@ function toInput(body: Record<string, unknown>): Record<string, unknown> {
   const input: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(body)) {
     if (READ_ONLY.has(key) || key === 'expected_version') continue;
-    const field = WRITABLE[key];
+    // hasOwn: a key such as "constructor" or "__proto__" is unknown, not Object's.
+    const field = Object.hasOwn(WRITABLE, key) ? WRITABLE[key] : undefined;
     if (!field) throw new DomainError('BAD_USER_INPUT', `${key}: is not a known field`, { field: key });
     input[field] = field === 'status' && typeof value === 'string' ? value.toLowerCase() : value;
   }
@@ -132,14 +136,19 @@ function toInput(body: Record<string, unknown>): Record<string, unknown> {
 
 function ifMatchVersion(request: Request): number | undefined {
   const header = request.headers.get('if-match');
-  if (!header) return undefined;
+  // `*` is HTTP's "whatever the current version is": no check.
+  if (!header || header.trim() === '*') return undefined;
   const version = Number(header.replace(/^W\//, '').replaceAll('"', ''));
-  if (!Number.isInteger(version))
-    throw new DomainError('BAD_USER_INPUT', 'If-Match: must be an order version');
+  if (!/^\s*(W\/)?"?[0-9]+"?\s*$/.test(header) || !Number.isInteger(version))
+    throw new DomainError('BAD_USER_INPUT', 'If-Match: must be an order version', { field: 'If-Match' });
   return version;
 }
 
-const snake = (field: string) => field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+// camelCase domain names become snake_case; a header name (If-Match) stays as it is.
+const snake = (field: string) =>
+  /^[a-z]/.test(field) ? field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`) : field;
+
+class PayloadTooLarge extends Error {}
 
 function domainErrorResponse(error: DomainError): Response {
   const field = typeof error.details.field === 'string' ? error.details.field : undefined;
