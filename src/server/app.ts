@@ -4,6 +4,7 @@ import type { Plugin } from 'graphql-yoga';
 import type { ChangeFeed } from '../changes/feed.ts';
 import type { Db } from '../db/connect.ts';
 import type { Logger } from '../log.ts';
+import { limitRequestBodies } from './body-limit.ts';
 import { createMetrics } from './metrics.ts';
 import { createRestHandler, json } from './rest.ts';
 import { createStaticHandler } from './static-files.ts';
@@ -20,6 +21,8 @@ export interface AppOptions {
   feed: ChangeFeed;
   log: Logger;
   readiness: () => Promise<Readiness>;
+  /** Open subscriptions per WebSocket or SSE connection (MAX_SUBSCRIPTIONS_PER_CONNECTION). */
+  maxSubscriptionsPerConnection?: number;
 }
 
 export interface App {
@@ -30,7 +33,7 @@ export interface App {
   close(): Promise<void>;
 }
 
-export function buildApp({ db, feed, log, readiness }: AppOptions): App {
+export function buildApp({ db, feed, log, readiness, maxSubscriptionsPerConnection }: AppOptions): App {
   const metrics = createMetrics();
   const rest = createRestHandler(db);
   const files = createStaticHandler();
@@ -77,8 +80,13 @@ export function buildApp({ db, feed, log, readiness }: AppOptions): App {
     return (await rest(request, url)) ?? (await files(request, url));
   }
 
-  const yoga = createYogaServer({ context: { db, changes: feed }, log, routes });
-  const server = createServer(yoga);
+  const yoga = createYogaServer({
+    context: { db, changes: feed },
+    log,
+    routes,
+    maxSubscriptionsPerConnection,
+  });
+  const server = createServer(limitRequestBodies(yoga));
   // Attached once listening: graphql-ws reports a failed listen (port in use) as an "internal
   // error" with a stack on stderr, where one clear line is wanted (test/start.test.ts).
   let ws: ReturnType<typeof attachGraphQLWebSocket> | undefined;
@@ -96,7 +104,7 @@ export function buildApp({ db, feed, log, readiness }: AppOptions): App {
         server.once('error', reject);
         server.listen(port, host, () => {
           server.off('error', reject);
-          ws = attachGraphQLWebSocket(server, yoga);
+          ws = attachGraphQLWebSocket(server, yoga, { maxSubscriptionsPerConnection });
           const address = server.address();
           const actual = typeof address === 'object' && address ? address.port : port;
           resolve(`http://${host.includes(':') ? `[${host}]` : host}:${actual}`);
