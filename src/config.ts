@@ -14,6 +14,8 @@ export interface Config {
   changeRetentionMs: number;
   /** Where the embedded database keeps its data (default .data/). */
   dataDir: string;
+  /** Open subscriptions one WebSocket or SSE connection may hold (default 100). */
+  maxSubscriptionsPerConnection?: number;
 }
 
 export class ConfigError extends Error {}
@@ -49,6 +51,10 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel,
     changeRetentionMs: parseDuration('CHANGE_RETENTION', setting(env.CHANGE_RETENTION) ?? '7d'),
     dataDir: path.resolve(setting(env.DATA_DIR) ?? '.data'),
+    maxSubscriptionsPerConnection: parsePositiveInteger(
+      'MAX_SUBSCRIPTIONS_PER_CONNECTION',
+      setting(env.MAX_SUBSCRIPTIONS_PER_CONNECTION) ?? '100',
+    ),
   };
 }
 
@@ -63,6 +69,14 @@ function parsePort(value: string): number {
     throw new ConfigError(`PORT must be an integer from 0 to 65535 (got ${value})`);
   }
   return port;
+}
+
+function parsePositiveInteger(name: string, value: string): number {
+  const number = Number(value);
+  if (!/^[0-9]+$/.test(value) || !Number.isSafeInteger(number) || number < 1) {
+    throw new ConfigError(`${name} must be a whole number of at least 1 (got ${value})`);
+  }
+  return number;
 }
 
 const UNITS: Record<string, number> = { ms: 1, s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 7 * 86400e3 };

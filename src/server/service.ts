@@ -65,7 +65,13 @@ export async function startService(
     return status.listening ? { ready: true } : { ready: false, reason: status.reason };
   };
 
-  const app = buildApp({ db, feed, log, readiness });
+  const app = buildApp({
+    db,
+    feed,
+    log,
+    readiness,
+    maxSubscriptionsPerConnection: config.maxSubscriptionsPerConnection,
+  });
   // Each step is bounded, so that the embedded database is stopped whatever hangs before it.
   const stopAll = async () => {
     for (const [step, run] of [

@@ -2,6 +2,8 @@ import type { Server } from 'node:http';
 import type { ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocket, WebSocketServer } from 'ws';
+import { MAX_BODY_BYTES } from './body-limit.ts';
+import { capWebSocketSubscriptions, DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION } from './subscription-cap.ts';
 import type { YogaServer } from './yoga.ts';
 
 interface EnvelopedRoot {
@@ -52,13 +54,24 @@ class BatchingWebSocket extends WebSocket {
  * graphql-ws on the same port and path as HTTP GraphQL. Every operation goes through Yoga's
  * envelop, so masking, limits and later auth apply over WebSocket exactly as over HTTP.
  */
-export function attachGraphQLWebSocket(server: Server, yoga: YogaServer) {
-  const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint, WebSocket: BatchingWebSocket });
+export function attachGraphQLWebSocket(
+  server: Server,
+  yoga: YogaServer,
+  { maxSubscriptionsPerConnection = DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION } = {},
+) {
+  const wss = new WebSocketServer({
+    server,
+    path: yoga.graphqlEndpoint,
+    WebSocket: BatchingWebSocket,
+    // A message over the HTTP body limit closes its socket with 1009 (CloseCode "message too big").
+    maxPayload: MAX_BODY_BYTES,
+  });
+  const capSubscriptions = capWebSocketSubscriptions(maxSubscriptionsPerConnection);
   const disposable = useServer(
     {
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args) as never,
       subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args) as never,
-      onSubscribe: async (ctx, _id, params) => {
+      onSubscribe: async (ctx, id, params) => {
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
@@ -81,7 +94,7 @@ export function attachGraphQLWebSocket(server: Server, yoga: YogaServer) {
         };
         const errors = validate(args.schema, args.document);
         if (errors.length) return errors;
-        return args;
+        return capSubscriptions(ctx, id, document, params.operationName) ?? args;
       },
     },
     wss,

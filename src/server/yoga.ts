@@ -12,6 +12,7 @@ import type { Context } from '../schema/builder.ts';
 import { schema } from '../schema/index.ts';
 import { maskGraphQLError } from './errors.ts';
 import { useInputErrorCodes } from './input-errors.ts';
+import { capSSESubscriptions, DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION } from './subscription-cap.ts';
 
 const GRAPHIQL_DEFAULT_QUERY = `# Realtime Orders. Run this page of orders, then watch what changes after it:
 #
@@ -49,9 +50,16 @@ export interface YogaOptions {
   log: Logger;
   /** Handles paths other than GraphQL's (REST, health, dashboard) before Yoga does. */
   routes: Plugin;
+  /** Open subscriptions one SSE connection (single connection mode) may hold; default 100. */
+  maxSubscriptionsPerConnection?: number;
 }
 
-export function createYogaServer({ context, log, routes }: YogaOptions) {
+export function createYogaServer({
+  context,
+  log,
+  routes,
+  maxSubscriptionsPerConnection = DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION,
+}: YogaOptions) {
   return createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -71,7 +79,10 @@ export function createYogaServer({ context, log, routes }: YogaOptions) {
     landingPage: false,
     plugins: [
       routes,
-      useGraphQLSSE({ endpoint: '/graphql/stream' }),
+      useGraphQLSSE({
+        endpoint: '/graphql/stream',
+        onOperation: capSSESubscriptions(maxSubscriptionsPerConnection) as never,
+      }),
       useInputErrorCodes(),
       // One request must not be able to cost the server what a thousand do: every alias of
       // `orders` is a query of its own, and a huge document is work before anything runs.

@@ -16,6 +16,8 @@ export async function startTestService(
     database?: TestDatabase;
     /** A fixed port, e.g. to restart a service where its clients expect it; default 0 (any free one). */
     port?: number;
+    /** MAX_SUBSCRIPTIONS_PER_CONNECTION; default 100. */
+    maxSubscriptionsPerConnection?: number;
   } = {},
 ): Promise<TestService> {
   const database = options.database ?? (await createTestDatabase());
@@ -26,6 +28,7 @@ export async function startTestService(
     logLevel: process.env.TEST_LOG_LEVEL ?? 'silent',
     changeRetentionMs: 7 * 86400e3,
     dataDir: '/nonexistent',
+    maxSubscriptionsPerConnection: options.maxSubscriptionsPerConnection ?? 100,
   };
   const service = await startService(config, createLogger(config.logLevel), options);
   return {
