@@ -1,4 +1,5 @@
 import { type DocumentNode, GraphQLError, getOperationAST } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
 
 /** Default for MAX_SUBSCRIPTIONS_PER_CONNECTION. */
 export const DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION = 100;
@@ -42,37 +43,44 @@ export function capWebSocketSubscriptions(max: number) {
   };
 }
 
-interface SSERequest {
-  url: string;
-  headers: { get(name: string): string | null };
-}
-
 /**
- * For graphql-sse's `onOperation`: in single connection mode, many operations share one event
- * stream, named by its token. Distinct connection mode has one operation per connection: no cap.
- * The subscription has been created by then; a refused one is ended at once.
+ * For SSE: in single connection mode, many operations share one event stream, named by the token
+ * each of their requests carries. Distinct connection mode has one operation per connection: no
+ * cap. graphql-sse's own hooks do not see the results Yoga produces, so this is an envelop plugin;
+ * the subscription exists by then, and a refused one is ended at once.
  */
-export function capSSESubscriptions(max: number) {
+export function useSSESubscriptionCap(max: number): Plugin<{ request?: Request }> {
   const open = new Map<string, number>();
-  return (_ctx: unknown, req: SSERequest, _args: unknown, result: unknown) => {
-    const token = req.headers.get('x-graphql-event-stream-token') ?? tokenParameter(req.url);
-    if (!token || !isAsyncIterator(result)) return undefined;
-    const count = open.get(token) ?? 0;
-    if (count >= max) {
-      void result.return?.();
-      return { errors: [tooManySubscriptions(max)] };
-    }
-    open.set(token, count + 1);
-    return releasingOnEnd(result, () => {
-      const left = (open.get(token) ?? 1) - 1;
-      if (left > 0) open.set(token, left);
-      else open.delete(token);
-    });
+  return {
+    onSubscribe({ args }) {
+      const request = args.contextValue.request;
+      const token = request?.headers.get('x-graphql-event-stream-token') ?? tokenParameter(request?.url);
+      if (!token) return undefined;
+      return {
+        onSubscribeResult({ result, setResult }) {
+          if (!isAsyncIterator(result)) return;
+          const count = open.get(token) ?? 0;
+          if (count >= max) {
+            void result.return?.();
+            // `data: null`: graphql-sse takes a result for one only when it has a `data` key.
+            return setResult({ data: null, errors: [tooManySubscriptions(max)] });
+          }
+          open.set(token, count + 1);
+          setResult(
+            releasingOnEnd(result, () => {
+              const left = (open.get(token) ?? 1) - 1;
+              if (left > 0) open.set(token, left);
+              else open.delete(token);
+            }),
+          );
+        },
+      };
+    },
   };
 }
 
-function tokenParameter(url: string): string | null {
-  return new URL(url, 'http://localhost').searchParams.get('token');
+function tokenParameter(url: string | undefined): string | null {
+  return url ? new URL(url, 'http://localhost').searchParams.get('token') : null;
 }
 
 function isAsyncIterator(value: unknown): value is AsyncIterableIterator<unknown> {

@@ -38,6 +38,15 @@ class BatchingWebSocket extends WebSocket {
     done();
   }
 
+  // A client's protocol mistake (a message over maxPayload, invalid UTF-8: ws's WS_ERR_* codes) is
+  // answered by ws itself, closing with its code (1009, 1007); graphql-ws would also log it as an
+  // internal error with a stack, once per message a client chooses to send.
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    const code = (args[0] as { code?: unknown } | undefined)?.code;
+    if (event === 'error' && typeof code === 'string' && code.startsWith('WS_ERR_')) return false;
+    return super.emit(event, ...args);
+  }
+
   private corkUntilNextTick(): void {
     const socket = (this as unknown as { _socket?: import('node:net').Socket })._socket;
     if (this.corked || !socket || socket.destroyed) return;

@@ -12,7 +12,7 @@ import type { Context } from '../schema/builder.ts';
 import { schema } from '../schema/index.ts';
 import { maskGraphQLError } from './errors.ts';
 import { useInputErrorCodes } from './input-errors.ts';
-import { capSSESubscriptions, DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION } from './subscription-cap.ts';
+import { DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION, useSSESubscriptionCap } from './subscription-cap.ts';
 
 const GRAPHIQL_DEFAULT_QUERY = `# Realtime Orders. Run this page of orders, then watch what changes after it:
 #
@@ -79,10 +79,8 @@ export function createYogaServer({
     landingPage: false,
     plugins: [
       routes,
-      useGraphQLSSE({
-        endpoint: '/graphql/stream',
-        onOperation: capSSESubscriptions(maxSubscriptionsPerConnection) as never,
-      }),
+      useGraphQLSSE({ endpoint: '/graphql/stream' }),
+      useSSESubscriptionCap(maxSubscriptionsPerConnection),
       useInputErrorCodes(),
       // One request must not be able to cost the server what a thousand do: every alias of
       // `orders` is a query of its own, and a huge document is work before anything runs.
