@@ -32,8 +32,8 @@ export function createRestHandler(db: Db) {
   return async (request: Request, url: URL): Promise<Response | undefined> => {
     const match = /^\/api\/orders(?:\/([^/]+))?\/?$/.exec(url.pathname);
     if (!match) return undefined;
-    const id = match[1] === undefined ? undefined : decodeURIComponent(match[1]);
     try {
+      const id = match[1] === undefined ? undefined : decodeId(match[1]);
       if (id === undefined) {
         if (request.method === 'GET') return await list(db, url);
         if (request.method === 'POST') {
@@ -77,6 +77,15 @@ async function list(db: Db, url: URL): Promise<Response> {
     headers.link = `<${next.pathname}${next.search}>; rel="next"`;
   }
   return json(page.orders.map(orderToJson), 200, headers);
+}
+
+// `%ff` is not UTF-8 and decodeURIComponent throws: an id that is not an id, not a server fault.
+function decodeId(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new DomainError('BAD_USER_INPUT', 'id: must be a positive decimal order id', { field: 'id' });
+  }
 }
 
 function pageSize(value: string): number {
@@ -144,17 +153,22 @@ function ifMatchVersion(request: Request): number | undefined {
   return version;
 }
 
-// camelCase domain names become snake_case; a header name (If-Match) stays as it is.
-const snake = (field: string) =>
-  /^[a-z]/.test(field) ? field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`) : field;
+// The domain's field names, as REST spells them. Anything else (a key the client sent, a header
+// such as If-Match, `id`, `body`) is named as it is.
+const REST_FIELDS: Record<string, string> = {
+  ...Object.fromEntries(Object.entries(WRITABLE).map(([rest, domain]) => [domain, rest])),
+  expectedVersion: 'expected_version',
+};
+const restField = (field: string) =>
+  (Object.hasOwn(REST_FIELDS, field) ? REST_FIELDS[field] : field) as string;
 
 class PayloadTooLarge extends Error {}
 
 function domainErrorResponse(error: DomainError): Response {
   const field = typeof error.details.field === 'string' ? error.details.field : undefined;
-  const message = field ? error.message.replace(field, snake(field)) : error.message;
+  const message = field === undefined ? error.message : error.message.replace(field, restField(field));
   return json(
-    { error: error.code, message, ...(field ? { field: snake(field) } : {}) },
+    { error: error.code, message, ...(field === undefined ? {} : { field: restField(field) }) },
     HTTP_STATUS[error.code],
   );
 }
