@@ -53,8 +53,10 @@ export function useSSESubscriptionCap(max: number): Plugin<{ request?: Request }
   const open = new Map<string, number>();
   return {
     onSubscribe({ args }) {
+      // Over WebSocket there is no fetch Request in the context: that cap is graphql-ws's, above.
       const request = args.contextValue.request;
-      const token = request?.headers.get('x-graphql-event-stream-token') ?? tokenParameter(request?.url);
+      if (typeof request?.headers?.get !== 'function') return undefined;
+      const token = request.headers.get('x-graphql-event-stream-token') ?? tokenParameter(request.url);
       if (!token) return undefined;
       return {
         onSubscribeResult({ result, setResult }) {
@@ -79,8 +81,8 @@ export function useSSESubscriptionCap(max: number): Plugin<{ request?: Request }
   };
 }
 
-function tokenParameter(url: string | undefined): string | null {
-  return url ? new URL(url, 'http://localhost').searchParams.get('token') : null;
+function tokenParameter(url: string): string | null {
+  return new URL(url, 'http://localhost').searchParams.get('token');
 }
 
 function isAsyncIterator(value: unknown): value is AsyncIterableIterator<unknown> {
