@@ -92,6 +92,48 @@ describe('HTTP bodies over 1 MiB: 413 before they are parsed', () => {
     },
   );
 
+  test('Expect: 100-continue is answered 413 at once for a body over the limit, 100 for one within', async () => {
+    const head = (length: number) =>
+      `POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAccept: application/json\r\nExpect: 100-continue\r\nContent-Length: ${length}\r\n\r\n`;
+    const big = rawRequest(head(5 * MiB), () => {});
+    await waitFor(() => statusOf(big.received()), { message: 'an answer' });
+    expect(statusOf(big.received())).toBe(413); // and no "100 Continue" before it
+    await big.closed;
+
+    const body = JSON.stringify({ query: '{ orders(first: 1) { changeCursor } }' });
+    const small = rawRequest(head(Buffer.byteLength(body)), () => {});
+    await waitFor(() => statusOf(small.received()), { message: '100 Continue' });
+    expect(statusOf(small.received())).toBe(100);
+    small.socket.write(body);
+    await waitFor(() => small.received().includes('changeCursor'), { message: 'the result' });
+    expect(small.received()).toMatch(/HTTP\/1\.1 200/);
+    small.socket.destroy();
+  });
+
+  test('a client that gives up in the middle of a chunked body breaks nothing', async () => {
+    for (const path of ['/graphql', '/api/orders']) {
+      const exchange = rawRequest(
+        `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`,
+        (socket) => socket.write('5\r\n{"que\r\n'),
+      );
+      await new Promise((r) => setTimeout(r, 100));
+      exchange.socket.destroy();
+      await exchange.closed;
+    }
+    expect((await fetch(`${service.url}/health`)).status).toBe(200);
+    expect((await service.graphql('{ orders(first: 1) { changeCursor } }')).errors).toBeUndefined();
+  });
+
+  test('REST draws its own line lower: a 100 KiB order body is 413 too', async () => {
+    const response = await fetch(`${service.url}/api/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ customer_name: 'Ann', product_name: 'x'.repeat(100 * 1024) }),
+    });
+    expect(response.status).toBe(413);
+    expect(await response.json()).toMatchObject({ error: 'PAYLOAD_TOO_LARGE' });
+  });
+
   test('fetch with a 5 MB body gets the 413 with its code, on GraphQL, SSE and REST', async () => {
     const big = JSON.stringify({ query: '{ orders { changeCursor } }', variables: { pad: 'x'.repeat(5e6) } });
     for (const [method, path] of BODY_PATHS) {

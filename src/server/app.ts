@@ -87,6 +87,7 @@ export function buildApp({ db, feed, log, readiness, maxSubscriptionsPerConnecti
     maxSubscriptionsPerConnection,
   });
   const server = createServer(limitRequestBodies(yoga));
+  server.on('checkContinue', limitRequestBodies(yoga, { expectsContinue: true }));
   // Attached once listening: graphql-ws reports a failed listen (port in use) as an "internal
   // error" with a stack on stderr, where one clear line is wanted (test/start.test.ts).
   let ws: ReturnType<typeof attachGraphQLWebSocket> | undefined;

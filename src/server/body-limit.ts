@@ -11,13 +11,17 @@ export const MAX_BODY_BYTES = 1 << 20;
  * Bodies with a Content-Length within the limit pass through untouched: Node's parser never
  * delivers more than the declared length.
  */
-export function limitRequestBodies(handler: RequestListener, maxBytes = MAX_BODY_BYTES): RequestListener {
+export function limitRequestBodies(
+  handler: RequestListener,
+  { maxBytes = MAX_BODY_BYTES, expectsContinue = false } = {},
+): RequestListener {
   return (req, res) => {
     const declared = req.headers['content-length'];
-    if (declared !== undefined) {
-      if (Number(declared) > maxBytes) return refuse(req, res, maxBytes);
-      return handler(req, res);
-    }
+    if (declared !== undefined && Number(declared) > maxBytes) return refuse(req, res, maxBytes);
+    // As the server's 'checkContinue' listener: `Expect: 100-continue` is granted only to a body
+    // that fits, so that a client refused with 413 never sends it (curl asks this for big bodies).
+    if (expectsContinue) res.writeContinue();
+    if (declared !== undefined) return handler(req, res);
     if (req.headers['transfer-encoding'] === undefined) return handler(req, res);
     const chunks: Buffer[] = [];
     let total = 0;
