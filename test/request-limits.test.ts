@@ -219,15 +219,9 @@ describe('WebSocket', () => {
     let closes = 0;
     client.on('closed', () => closes++);
     try {
-      const subscription = '{ orderChanged { operation order { customerName } } }';
-      const live = Array.from({ length: MAX_SUBSCRIPTIONS }, () =>
-        client.iterate<any>({ query: `subscription ${subscription}` }),
-      );
-      const firsts = live.map((it) => it.next());
-      // graphql-ws answers operations in order, so the ones above are accepted before this one.
-      await new Promise((r) => setTimeout(r, 300));
+      const live = await subscribedAll(() => client.iterate<any>({ query: SUBSCRIPTION }), 'ws warm-up');
       const refused = await client
-        .iterate<any>({ query: `subscription Extra ${subscription}` })
+        .iterate<any>({ query: SUBSCRIPTION })
         .next()
         .then(
           (value) => value,
@@ -239,21 +233,15 @@ describe('WebSocket', () => {
       // Queries are not counted, and the socket is still open.
       const query = await client.iterate<any>({ query: '{ orders(first: 1) { changeCursor } }' }).next();
       expect(query.value.data.orders.changeCursor).toEqual(expect.any(String));
+      await insertOrder('capped');
+      for (const record of live) await received(record, 'capped');
 
-      await service.database.sql(`INSERT INTO orders (customer_name, product_name) VALUES ('capped', 'x')`);
-      for (const first of firsts) {
-        expect((await first).value.data.orderChanged.order.customerName).toBe('capped');
-      }
       // A completed subscription frees its slot.
-      await live[0]?.return?.();
-      const again = client.iterate<any>({ query: `subscription Again ${subscription}` });
-      const next = again.next();
-      await new Promise((r) => setTimeout(r, 300));
-      await service.database.sql(`INSERT INTO orders (customer_name, product_name) VALUES ('freed', 'x')`);
-      expect((await next).value.data.orderChanged.order.customerName).toBe('freed');
+      await live[0]?.it.return?.();
+      const again = await acceptedOnceFree(() => client.iterate<any>({ query: SUBSCRIPTION }), 'ws freed');
       expect(closes).toBe(0);
-      await again.return?.();
-      for (const it of live) await it.return?.();
+      await again.it.return?.();
+      for (const record of live) await record.it.return?.();
     } finally {
       await client.dispose();
     }
@@ -262,43 +250,90 @@ describe('WebSocket', () => {
 
 test(`SSE in single connection mode: the subscription past ${MAX_SUBSCRIPTIONS} is refused with its code; the others go on`, async () => {
   const client = createSseClient({ url: `${service.url}/graphql/stream`, singleConnection: true });
-  const subscription = '{ orderChanged { operation order { customerName } } }';
   try {
-    const live = Array.from({ length: MAX_SUBSCRIPTIONS }, () =>
-      client.iterate<any>({ query: `subscription ${subscription}` }),
-    );
-    const firsts = live.map((it) => it.next());
-    await new Promise((r) => setTimeout(r, 500));
+    const live = await subscribedAll(() => client.iterate<any>({ query: SUBSCRIPTION }), 'sse warm-up');
     const refused = await client
-      .iterate<any>({ query: `subscription Extra ${subscription}` })
+      .iterate<any>({ query: SUBSCRIPTION })
       .next()
       .then(
         (result) => result.value,
         (error) => error,
       );
     expect(JSON.stringify(refused)).toMatch(/TOO_MANY_SUBSCRIPTIONS/);
+    await insertOrder('sse capped');
+    for (const record of live) await received(record, 'sse capped');
 
-    await service.database.sql(`INSERT INTO orders (customer_name, product_name) VALUES ('sse capped', 'x')`);
-    for (const first of firsts) {
-      expect((await first).value.data.orderChanged.order.customerName).toBe('sse capped');
-    }
-    await live[0]?.return?.();
-    // Its slot is free once the server has seen it complete.
-    const again = await waitFor(
-      async () => {
-        const it = client.iterate<any>({ query: `subscription Again ${subscription}` });
-        const next = it.next();
-        const first = await Promise.race([next, new Promise((r) => setTimeout(() => r('open'), 300))]);
-        if (first === 'open') return { it, next };
-        return false;
-      },
-      { message: 'a freed slot' },
-    );
-    await service.database.sql(`INSERT INTO orders (customer_name, product_name) VALUES ('sse freed', 'x')`);
-    expect(((await again.next) as any).value.data.orderChanged.order.customerName).toBe('sse freed');
+    await live[0]?.it.return?.();
+    const again = await acceptedOnceFree(() => client.iterate<any>({ query: SUBSCRIPTION }), 'sse freed');
     await again.it.return?.();
-    for (const it of live.slice(1)) await it.return?.();
+    for (const record of live.slice(1)) await record.it.return?.();
   } finally {
     client.dispose();
   }
 });
+
+const SUBSCRIPTION = 'subscription { orderChanged { operation order { customerName } } }';
+type Changes = AsyncIterableIterator<any>;
+
+const insertOrder = (name: string) =>
+  service.database.sql('INSERT INTO orders (customer_name, product_name) VALUES ($1, $2)', [name, 'x']);
+
+interface Recorded {
+  it: Changes;
+  names: string[];
+  errors: unknown[];
+}
+
+/** Reads a subscription to its end in the background (its first pull sends it). */
+function recorded(it: Changes): Recorded {
+  const record: Recorded = { it, names: [], errors: [] };
+  (async () => {
+    for (;;) {
+      const { value, done } = await it.next();
+      if (done) return;
+      if (value.errors) record.errors.push(value.errors);
+      else record.names.push(value.data.orderChanged.order.customerName);
+    }
+  })().catch((error) => record.errors.push(error));
+  return record;
+}
+
+/**
+ * Waits for the change to the order named `name`. A subscription may also deliver a change
+ * committed just before it started (issue 7, part 4): others are not this check's business.
+ */
+const received = (record: Recorded, name: string) =>
+  waitFor(
+    () => {
+      if (record.errors.length) throw new Error(JSON.stringify(record.errors));
+      return record.names.includes(name);
+    },
+    { message: name },
+  );
+
+/** MAX_SUBSCRIPTIONS subscriptions, each proven running by a change it received. */
+async function subscribedAll(subscribe: () => Changes, name: string): Promise<Recorded[]> {
+  const live = Array.from({ length: MAX_SUBSCRIPTIONS }, () => recorded(subscribe()));
+  await waitFor(
+    async () => {
+      await insertOrder(name);
+      await new Promise((r) => setTimeout(r, 200));
+      return live.every((record) => record.names.includes(name));
+    },
+    { message: 'every subscription running', timeoutMs: 20_000 },
+  );
+  return live;
+}
+
+/** A new subscription, retried while the server has not yet freed the completed one's slot. */
+async function acceptedOnceFree(subscribe: () => Changes, name: string): Promise<Recorded> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const record = recorded(subscribe());
+    await new Promise((r) => setTimeout(r, 300));
+    if (/TOO_MANY_SUBSCRIPTIONS/.test(JSON.stringify(record.errors))) continue;
+    await insertOrder(name);
+    await received(record, name);
+    return record;
+  }
+  throw new Error('the completed subscription never freed its slot');
+}

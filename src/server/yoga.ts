@@ -13,6 +13,7 @@ import { schema } from '../schema/index.ts';
 import { maskGraphQLError } from './errors.ts';
 import { useInputErrorCodes } from './input-errors.ts';
 import { DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION, useSSESubscriptionCap } from './subscription-cap.ts';
+import { useTransportErrorCodes } from './transport-error-codes.ts';
 
 const GRAPHIQL_DEFAULT_QUERY = `# Realtime Orders. Run this page of orders, then watch what changes after it:
 #
@@ -82,6 +83,7 @@ export function createYogaServer({
       useGraphQLSSE({ endpoint: '/graphql/stream' }),
       useSSESubscriptionCap(maxSubscriptionsPerConnection),
       useInputErrorCodes(),
+      useTransportErrorCodes(),
       // One request must not be able to cost the server what a thousand do: every alias of
       // `orders` is a query of its own, and a huge document is work before anything runs.
       maxTokensPlugin({ n: 3_000 }),
