@@ -17,6 +17,8 @@ export interface Config {
   dataDir: string;
   /** AUTH_*, CORS_ORIGINS, GRAPHIQL; undefined when none is set: auth off, any origin, GraphiQL on. */
   security?: SecurityConfig | undefined;
+  /** Open subscriptions one WebSocket or SSE connection may hold (default 100). */
+  maxSubscriptionsPerConnection?: number;
 }
 
 export class ConfigError extends Error {}
@@ -53,6 +55,10 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     changeRetentionMs: parseDuration('CHANGE_RETENTION', setting(env.CHANGE_RETENTION) ?? '7d'),
     dataDir: path.resolve(setting(env.DATA_DIR) ?? '.data'),
     security: securitySettings(env),
+    maxSubscriptionsPerConnection: parsePositiveInteger(
+      'MAX_SUBSCRIPTIONS_PER_CONNECTION',
+      setting(env.MAX_SUBSCRIPTIONS_PER_CONNECTION) ?? '100',
+    ),
   };
 }
 
@@ -76,6 +82,14 @@ function parsePort(value: string): number {
     throw new ConfigError(`PORT must be an integer from 0 to 65535 (got ${value})`);
   }
   return port;
+}
+
+function parsePositiveInteger(name: string, value: string): number {
+  const number = Number(value);
+  if (!/^[0-9]+$/.test(value) || !Number.isSafeInteger(number) || number < 1) {
+    throw new ConfigError(`${name} must be a whole number of at least 1 (got ${value})`);
+  }
+  return number;
 }
 
 const UNITS: Record<string, number> = { ms: 1, s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 7 * 86400e3 };

@@ -10,11 +10,20 @@ test('defaults, as documented in .env.example', () => {
     logLevel: 'info',
     changeRetentionMs: 7 * 86400e3,
     dataDir: path.resolve('.data'),
+    maxSubscriptionsPerConnection: 100,
   });
 });
 
 test('an empty setting means its default', () => {
-  const env = { DATABASE_URL: '', PORT: '', HOST: ' ', LOG_LEVEL: '', CHANGE_RETENTION: '', DATA_DIR: '' };
+  const env = {
+    DATABASE_URL: '',
+    PORT: '',
+    HOST: ' ',
+    LOG_LEVEL: '',
+    CHANGE_RETENTION: '',
+    DATA_DIR: '',
+    MAX_SUBSCRIPTIONS_PER_CONNECTION: '',
+  };
   expect(readConfig(env)).toEqual(readConfig({}));
 });
 
@@ -26,6 +35,7 @@ test('reads every setting', () => {
     LOG_LEVEL: 'DEBUG',
     CHANGE_RETENTION: '12h',
     DATA_DIR: '/tmp/orders-data',
+    MAX_SUBSCRIPTIONS_PER_CONNECTION: '7',
   });
   expect(config).toEqual({
     databaseUrl: 'postgres://u:p@db:5432/orders',
@@ -34,6 +44,7 @@ test('reads every setting', () => {
     logLevel: 'debug',
     changeRetentionMs: 12 * 3600e3,
     dataDir: '/tmp/orders-data',
+    maxSubscriptionsPerConnection: 7,
   });
 });
 
@@ -45,6 +56,8 @@ test.each([
   [{ CHANGE_RETENTION: '0s' }, /^CHANGE_RETENTION must be positive/],
   [{ DATABASE_URL: 'mysql://u:secret@h/db' }, /^DATABASE_URL must start with postgres:\/\//],
   [{ DATABASE_URL: 'not a url' }, /^DATABASE_URL is not a URL/],
+  [{ MAX_SUBSCRIPTIONS_PER_CONNECTION: '0' }, /^MAX_SUBSCRIPTIONS_PER_CONNECTION must be a whole number/],
+  [{ MAX_SUBSCRIPTIONS_PER_CONNECTION: '2.5' }, /^MAX_SUBSCRIPTIONS_PER_CONNECTION must be a whole number/],
 ])('refuses %j with a ConfigError saying what is wrong', (env, message) => {
   expect(() => readConfig(env)).toThrow(ConfigError);
   expect(() => readConfig(env)).toThrow(message);

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/database.ts';
 import { badInput, DomainError } from '../errors.ts';
 import { type Order, type OrderStatus, orderRowToOrder } from './order.ts';
@@ -27,7 +27,7 @@ export async function createOrder(db: Db, input: unknown): Promise<Order> {
     })
     .returningAll()
     .executeTakeFirstOrThrow()
-    .catch(rethrowConstraint);
+    .catch((error) => rethrowInputError(db, error, valid));
   return orderRowToOrder(row);
 }
 
@@ -50,7 +50,10 @@ export async function updateOrder(
     })
     .where('id', '=', orderId);
   if (version !== undefined) query = query.where('version', '=', version);
-  const row = await query.returningAll().executeTakeFirst().catch(rethrowConstraint);
+  const row = await query
+    .returningAll()
+    .executeTakeFirst()
+    .catch((error) => rethrowInputError(db, error, valid));
   if (row) return orderRowToOrder(row);
   throw await missingOrConflict(db, orderId, version);
 }
@@ -125,10 +128,39 @@ const CONSTRAINT_FIELDS: Record<string, [string, string]> = {
   orders_status_known: ['status', 'is not a known status'],
 };
 
+// untranslatable_character, character_not_in_repertoire: text the database's encoding cannot hold.
+const ENCODING_ERRORS = new Set(['22P05', '22021']);
+
 // Validation runs first; this only catches what the database refuses on its own terms.
-function rethrowConstraint(error: unknown): never {
-  const constraint = (error as { constraint?: string }).constraint;
+async function rethrowInputError(
+  db: Db,
+  error: unknown,
+  valid: { customerName?: string; productName?: string },
+): Promise<never> {
+  const { constraint, code } = error as { constraint?: string; code?: string };
   const field = constraint ? CONSTRAINT_FIELDS[constraint] : undefined;
   if (field) throw badInput(field[0], field[1]);
+  if (code && ENCODING_ERRORS.has(code)) {
+    // A database created with another encoding than UTF8 (LATIN1, say) cannot store every
+    // character; the error does not say which value, so each name is tried alone.
+    const unstorable = await firstUnstorable(db, valid);
+    throw badInput(unstorable ?? 'input', "has characters that the database's encoding cannot store");
+  }
   throw error;
+}
+
+async function firstUnstorable(
+  db: Db,
+  valid: { customerName?: string; productName?: string },
+): Promise<string | undefined> {
+  for (const field of ['customerName', 'productName'] as const) {
+    const value = valid[field];
+    if (value === undefined) continue;
+    const refused = await sql`SELECT ${value}::text`.execute(db).then(
+      () => false,
+      (error: { code?: string }) => ENCODING_ERRORS.has(error.code ?? ''),
+    );
+    if (refused) return field;
+  }
+  return undefined;
 }

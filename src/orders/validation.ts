@@ -2,7 +2,28 @@ import { z } from 'zod';
 import { badInput } from '../errors.ts';
 import { ORDER_STATUSES, type OrderStatus } from './order.ts';
 
-const name = z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
+/** The longest name, in characters (Unicode code points, as PostgreSQL's char_length counts them). */
+export const MAX_NAME_CHARACTERS = 200;
+
+// Strings that PostgreSQL would refuse (NUL: text cannot hold it) or silently change (an unpaired
+// UTF-16 surrogate, which JSON allows as "\ud800", is sent as U+FFFD) are refused by name instead.
+// Length counts code points, so 200 emoji fit, as the table's CHECK (char_length) counts them too.
+const name = z
+  .string()
+  .trim()
+  .refine((v) => !v.includes('\u0000'), 'must not contain the NUL character (U+0000)')
+  .refine((v) => !UNPAIRED_SURROGATE.test(v), 'must be valid Unicode (it has an unpaired surrogate)')
+  .refine((v) => v.length > 0, 'must not be empty')
+  .refine((v) => codePoints(v) <= MAX_NAME_CHARACTERS, `must be at most ${MAX_NAME_CHARACTERS} characters`);
+// With the u flag, a surrogate pair is one code point (not Cs); only a lone half matches.
+const UNPAIRED_SURROGATE = /\p{Cs}/u;
+
+function codePoints(value: string): number {
+  let count = 0;
+  for (const _ of value) count++;
+  return count;
+}
+
 const quantity = z
   .number()
   .int('must be a whole number')
@@ -59,6 +80,8 @@ export const validateCreateOrder = (input: unknown) => parse(createSchema, input
 export const validateUpdateOrder = (input: unknown) => parse(updateSchema, input, 'input');
 
 const MAX_ID = 9223372036854775807n;
+/** `version` is a PostgreSQL integer: anything larger could never match, and would not even compare. */
+const MAX_VERSION = 2_147_483_647;
 
 /** Order ids are positive int8 values written in decimal. */
 export function validateOrderId(id: unknown, field = 'id'): string {
@@ -71,8 +94,8 @@ export function validateOrderId(id: unknown, field = 'id'): string {
 
 export function validateExpectedVersion(version: unknown): number | undefined {
   if (version === undefined || version === null) return undefined;
-  if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) {
-    throw badInput('expectedVersion', 'must be a positive integer');
+  if (typeof version !== 'number' || !Number.isInteger(version) || version < 1 || version > MAX_VERSION) {
+    throw badInput('expectedVersion', `must be an integer from 1 to ${MAX_VERSION}`);
   }
   return version;
 }

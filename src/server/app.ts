@@ -1,4 +1,10 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type RequestListener,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { Socket } from 'node:net';
 import type { Plugin } from 'graphql-yoga';
 import type { SecurityConfig } from '../auth/config.ts';
@@ -6,6 +12,7 @@ import { createSecurity } from '../auth/security.ts';
 import type { ChangeFeed } from '../changes/feed.ts';
 import type { Db } from '../db/connect.ts';
 import type { Logger } from '../log.ts';
+import { limitRequestBodies } from './body-limit.ts';
 import { createMetrics } from './metrics.ts';
 import { createRestHandler, json } from './rest.ts';
 import { STARTING_MESSAGE, type StartupGate, useStartupGate } from './startup-gate.ts';
@@ -27,6 +34,8 @@ export interface AppOptions {
   security?: SecurityConfig | undefined;
   /** Opened once the service is up; operations that arrive before are held (see StartupGate). */
   gate: StartupGate;
+  /** Open subscriptions per WebSocket or SSE connection (MAX_SUBSCRIPTIONS_PER_CONNECTION). */
+  maxSubscriptionsPerConnection?: number;
 }
 
 export interface App {
@@ -41,7 +50,15 @@ export interface App {
   close(graceMs?: number): Promise<void>;
 }
 
-export function buildApp({ db, feed, log, readiness, gate, security: securityConfig }: AppOptions): App {
+export function buildApp({
+  db,
+  feed,
+  log,
+  readiness,
+  gate,
+  security: securityConfig,
+  maxSubscriptionsPerConnection,
+}: AppOptions): App {
   const metrics = createMetrics();
   const security = createSecurity(securityConfig, log);
   const rest = createRestHandler(db, security.restAccess);
@@ -93,12 +110,22 @@ export function buildApp({ db, feed, log, readiness, gate, security: securityCon
     return (await rest(request, url)) ?? (await files(request, url));
   }
 
-  const yoga = createYogaServer({ context: { db, changes: feed }, security, log, routes });
-  const requests = new InFlight();
-  const server = createServer((req, res) => {
-    requests.track(req, res);
-    void yoga(req, res);
+  const yoga = createYogaServer({
+    context: { db, changes: feed },
+    security,
+    log,
+    routes,
+    maxSubscriptionsPerConnection,
   });
+  const requests = new InFlight();
+  const tracked =
+    (handler: RequestListener): RequestListener =>
+    (req, res) => {
+      requests.track(req, res);
+      void handler(req, res);
+    };
+  const server = createServer(tracked(limitRequestBodies(yoga)));
+  server.on('checkContinue', tracked(limitRequestBodies(yoga, { expectsContinue: true })));
   // Attached once listening: graphql-ws reports a failed listen (port in use) as an "internal
   // error" with a stack on stderr, where one clear line is wanted (test/start.test.ts).
   let ws: ReturnType<typeof attachGraphQLWebSocket> | undefined;
@@ -116,7 +143,10 @@ export function buildApp({ db, feed, log, readiness, gate, security: securityCon
         server.once('error', reject);
         server.listen(port, host, () => {
           server.off('error', reject);
-          ws = attachGraphQLWebSocket(server, yoga, security.websocket);
+          ws = attachGraphQLWebSocket(server, yoga, {
+            auth: security.websocket,
+            maxSubscriptionsPerConnection,
+          });
           const address = server.address();
           const actual = typeof address === 'object' && address ? address.port : port;
           resolve(`http://${host.includes(':') ? `[${host}]` : host}:${actual}`);

@@ -13,6 +13,7 @@ import {
   updateScopedOrder,
 } from '../orders/scope.ts';
 import { validateOrderId, validatePageSize, validateStatus } from '../orders/validation.ts';
+import { payloadTooLarge } from './body-limit.ts';
 import { HTTP_STATUS } from './errors.ts';
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -37,8 +38,8 @@ export function createRestHandler(
   return async (request: Request, url: URL): Promise<Response | undefined> => {
     const match = /^\/api\/orders(?:\/([^/]+))?\/?$/.exec(url.pathname);
     if (!match) return undefined;
-    const id = match[1] === undefined ? undefined : decodeURIComponent(match[1]);
     try {
+      const id = match[1] === undefined ? undefined : decodeId(match[1]);
       const access = await accessOf(request);
       // A reader's write is refused before its body is read (403).
       const scope = request.method === 'GET' ? orderScope(access) : writeScope(access);
@@ -61,6 +62,7 @@ export function createRestHandler(
       return methodNotAllowed('GET, PUT, PATCH, DELETE');
     } catch (error) {
       if (error instanceof DomainError) return domainErrorResponse(error);
+      if (error instanceof PayloadTooLarge) return payloadTooLarge(MAX_BODY_BYTES);
       throw error;
     }
   };
@@ -84,6 +86,15 @@ async function list(db: Db, scope: OrderScope, url: URL): Promise<Response> {
     headers.link = `<${next.pathname}${next.search}>; rel="next"`;
   }
   return json(page.orders.map(orderToJson), 200, headers);
+}
+
+// `%ff` is not UTF-8 and decodeURIComponent throws: an id that is not an id, not a server fault.
+function decodeId(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new DomainError('BAD_USER_INPUT', 'id: must be a positive decimal order id', { field: 'id' });
+  }
 }
 
 function pageSize(value: string): number {
@@ -110,15 +121,16 @@ async function readInput(request: Request) {
 }
 
 async function readBody(request: Request): Promise<Record<string, unknown>> {
+  // The server refuses bodies over 1 MiB before anything reads them (body-limit.ts); an order is
+  // far smaller, so REST draws its line lower, with the same answer.
   const length = Number(request.headers.get('content-length') ?? 0);
-  if (length > MAX_BODY_BYTES)
-    throw new DomainError('BAD_USER_INPUT', `body: must be at most ${MAX_BODY_BYTES} bytes`);
-  const text = await request.text();
-  if (text.length > MAX_BODY_BYTES)
-    throw new DomainError('BAD_USER_INPUT', `body: must be at most ${MAX_BODY_BYTES} bytes`);
+  if (length > MAX_BODY_BYTES) throw new PayloadTooLarge();
+  const bytes = new Uint8Array(await request.arrayBuffer());
+  if (bytes.byteLength > MAX_BODY_BYTES) throw new PayloadTooLarge();
   let body: unknown;
   try {
-    body = JSON.parse(text);
+    // JSON is UTF-8 (RFC 8259); invalid bytes are refused rather than stored as U+FFFD.
+    body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch {
     throw new DomainError('BAD_USER_INPUT', 'body: must be a JSON object', { field: 'body' });
   }
@@ -132,7 +144,8 @@ function toInput(body: Record<string, unknown>): Record<string, unknown> {
   const input: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(body)) {
     if (READ_ONLY.has(key) || key === 'expected_version') continue;
-    const field = WRITABLE[key];
+    // hasOwn: a key such as "constructor" or "__proto__" is unknown, not Object's.
+    const field = Object.hasOwn(WRITABLE, key) ? WRITABLE[key] : undefined;
     if (!field) throw new DomainError('BAD_USER_INPUT', `${key}: is not a known field`, { field: key });
     input[field] = field === 'status' && typeof value === 'string' ? value.toLowerCase() : value;
   }
@@ -141,20 +154,30 @@ function toInput(body: Record<string, unknown>): Record<string, unknown> {
 
 function ifMatchVersion(request: Request): number | undefined {
   const header = request.headers.get('if-match');
-  if (!header) return undefined;
+  // `*` is HTTP's "whatever the current version is": no check.
+  if (!header || header.trim() === '*') return undefined;
   const version = Number(header.replace(/^W\//, '').replaceAll('"', ''));
-  if (!Number.isInteger(version))
-    throw new DomainError('BAD_USER_INPUT', 'If-Match: must be an order version');
+  if (!/^\s*(W\/)?"?[0-9]+"?\s*$/.test(header) || !Number.isInteger(version))
+    throw new DomainError('BAD_USER_INPUT', 'If-Match: must be an order version', { field: 'If-Match' });
   return version;
 }
 
-const snake = (field: string) => field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+// The domain's field names, as REST spells them. Anything else (a key the client sent, a header
+// such as If-Match, `id`, `body`) is named as it is.
+const REST_FIELDS: Record<string, string> = {
+  ...Object.fromEntries(Object.entries(WRITABLE).map(([rest, domain]) => [domain, rest])),
+  expectedVersion: 'expected_version',
+};
+const restField = (field: string) =>
+  (Object.hasOwn(REST_FIELDS, field) ? REST_FIELDS[field] : field) as string;
+
+class PayloadTooLarge extends Error {}
 
 function domainErrorResponse(error: DomainError): Response {
   const field = typeof error.details.field === 'string' ? error.details.field : undefined;
-  const message = field ? error.message.replace(field, snake(field)) : error.message;
+  const message = field === undefined ? error.message : error.message.replace(field, restField(field));
   return json(
-    { error: error.code, message, ...(field ? { field: snake(field) } : {}) },
+    { error: error.code, message, ...(field === undefined ? {} : { field: restField(field) }) },
     HTTP_STATUS[error.code],
   );
 }

@@ -72,7 +72,15 @@ export async function startService(
   };
 
   const gate = new StartupGate(options.startupHoldMs);
-  const app = buildApp({ db, feed, log, readiness, gate, security: config.security });
+  const app = buildApp({
+    db,
+    feed,
+    log,
+    readiness,
+    gate,
+    security: config.security,
+    maxSubscriptionsPerConnection: config.maxSubscriptionsPerConnection,
+  });
   // Each step is bounded, so that the embedded database is stopped whatever hangs before it.
   const stopAll = async () => {
     starting = 'stopping';

@@ -4,6 +4,8 @@ import { useServer } from 'graphql-ws/use/ws';
 import { createGraphQLError } from 'graphql-yoga';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { WebSocketAuth } from '../auth/websocket.ts';
+import { MAX_BODY_BYTES } from './body-limit.ts';
+import { capWebSocketSubscriptions, DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION } from './subscription-cap.ts';
 import type { YogaServer } from './yoga.ts';
 
 interface EnvelopedRoot {
@@ -42,6 +44,15 @@ class BatchingWebSocket extends WebSocket {
     done();
   }
 
+  // A client's protocol mistake (a message over maxPayload, invalid UTF-8: ws's WS_ERR_* codes) is
+  // answered by ws itself, closing with its code (1009, 1007); graphql-ws would also log it as an
+  // internal error with a stack, once per message a client chooses to send.
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    const code = (args[0] as { code?: unknown } | undefined)?.code;
+    if (event === 'error' && typeof code === 'string' && code.startsWith('WS_ERR_')) return false;
+    return super.emit(event, ...args);
+  }
+
   private corkUntilNextTick(): void {
     const socket = (this as unknown as { _socket?: import('node:net').Socket })._socket;
     if (this.corked || !socket || socket.destroyed) return;
@@ -58,13 +69,23 @@ class BatchingWebSocket extends WebSocket {
  * graphql-ws on the same port and path as HTTP GraphQL. Every operation goes through Yoga's
  * envelop, so masking, limits and later auth apply over WebSocket exactly as over HTTP.
  */
-export function attachGraphQLWebSocket(server: Server, yoga: YogaServer, auth?: WebSocketAuth) {
+export function attachGraphQLWebSocket(
+  server: Server,
+  yoga: YogaServer,
+  {
+    auth,
+    maxSubscriptionsPerConnection = DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION,
+  }: { auth?: WebSocketAuth | undefined; maxSubscriptionsPerConnection?: number | undefined } = {},
+) {
   const wss = new WebSocketServer({
     server,
     path: yoga.graphqlEndpoint,
     WebSocket: BatchingWebSocket,
     verifyClient: auth?.verifyClient,
+    // A message over the HTTP body limit closes its socket with 1009 (CloseCode "message too big").
+    maxPayload: MAX_BODY_BYTES,
   });
+  const capSubscriptions = capWebSocketSubscriptions(maxSubscriptionsPerConnection);
   // Queries and mutations being executed, per socket: a shutdown answers them before it closes
   // their socket.
   const executing = new WeakMap<WebSocket, Set<Promise<unknown>>>();
@@ -86,7 +107,7 @@ export function attachGraphQLWebSocket(server: Server, yoga: YogaServer, auth?: 
         return result as never;
       },
       subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args) as never,
-      onSubscribe: async (ctx, _id, params) => {
+      onSubscribe: async (ctx, id, params) => {
         if (closing) {
           return [
             createGraphQLError('the server is shutting down; retry on another connection', {
@@ -116,7 +137,7 @@ export function attachGraphQLWebSocket(server: Server, yoga: YogaServer, auth?: 
         };
         const errors = validate(args.schema, args.document);
         if (errors.length) return errors;
-        return args;
+        return capSubscriptions(ctx, id, document, params.operationName) ?? args;
       },
     },
     wss,

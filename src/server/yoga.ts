@@ -14,6 +14,8 @@ import { maskGraphQLError } from './errors.ts';
 import { useInputErrorCodes } from './input-errors.ts';
 import { useGraphQLSSEWithErrors } from './sse.ts';
 import { useStreamErrorsAsResults } from './stream-errors.ts';
+import { DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION, useSSESubscriptionCap } from './subscription-cap.ts';
+import { useTransportErrorCodes } from './transport-error-codes.ts';
 
 const GRAPHIQL_DEFAULT_QUERY = `# Realtime Orders. Run this page of orders, then watch what changes after it:
 #
@@ -53,9 +55,17 @@ export interface YogaOptions {
   log: Logger;
   /** Handles paths other than GraphQL's (REST, health, dashboard) before Yoga does. */
   routes: Plugin;
+  /** Open subscriptions one SSE connection (single connection mode) may hold; default 100. */
+  maxSubscriptionsPerConnection?: number;
 }
 
-export function createYogaServer({ context, security, log, routes }: YogaOptions) {
+export function createYogaServer({
+  context,
+  security,
+  log,
+  routes,
+  maxSubscriptionsPerConnection = DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION,
+}: YogaOptions) {
   return createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -85,8 +95,10 @@ export function createYogaServer({ context, security, log, routes }: YogaOptions
       ...security.plugins,
       routes,
       useGraphQLSSEWithErrors({ endpoint: '/graphql/stream' }),
+      useSSESubscriptionCap(maxSubscriptionsPerConnection),
       useInputErrorCodes(),
       useStreamErrorsAsResults(),
+      useTransportErrorCodes(),
       // One request must not be able to cost the server what a thousand do: every alias of
       // `orders` is a query of its own, and a huge document is work before anything runs.
       maxTokensPlugin({ n: 3_000 }),

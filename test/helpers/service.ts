@@ -19,6 +19,8 @@ export async function startTestService(
     port?: number;
     /** Authentication, origins, GraphiQL; default: none configured (auth off). */
     security?: SecurityConfig;
+    /** MAX_SUBSCRIPTIONS_PER_CONNECTION; default 100. */
+    maxSubscriptionsPerConnection?: number;
   } = {},
 ): Promise<TestService> {
   const database = options.database ?? (await createTestDatabase());
@@ -30,6 +32,7 @@ export async function startTestService(
     changeRetentionMs: 7 * 86400e3,
     dataDir: '/nonexistent',
     security: options.security,
+    maxSubscriptionsPerConnection: options.maxSubscriptionsPerConnection ?? 100,
   };
   const service = await startService(config, createLogger(config.logLevel), options);
   return {
