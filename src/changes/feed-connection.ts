@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { sessionOptions, VERSIONED_SETTINGS_SQL } from '../db/session-settings.ts';
 import { withDeadline } from '../deadline.ts';
 import type { Logger } from '../log.ts';
 
@@ -84,6 +85,7 @@ export class FeedConnection {
       keepAliveInitialDelayMillis: 1_000,
       connectionTimeoutMillis: checkTimeoutMs,
       application_name: 'realtime-orders feed',
+      options: sessionOptions({ feedCheckTimeoutMs: checkTimeoutMs }),
     });
     let ended!: (reason: string) => void;
     const done = new Promise<string>((resolve) => {
@@ -105,7 +107,7 @@ export class FeedConnection {
         // the session keeps the ticker lock and no other instance can take over.
         await client.query(
           `SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 3;
-           LISTEN ${CHANGES_CHANNEL}; LISTEN ${TICKS_CHANNEL}`,
+           ${VERSIONED_SETTINGS_SQL}; LISTEN ${CHANGES_CHANNEL}; LISTEN ${TICKS_CHANNEL}`,
         );
         await this.seekLeadership(client);
       })();

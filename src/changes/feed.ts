@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { isConnectionError } from '../db/connection-errors.ts';
 import type { Database } from '../db/database.ts';
 import { DomainError } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -250,7 +251,7 @@ export class ChangeFeed {
       try {
         return await this.changeLog.readAfter(position, limit, untilTick);
       } catch (error) {
-        if (!isConnectionError(error) || this.stopped || signal?.aborted) throw error;
+        if (!isTransient(error) || this.stopped || signal?.aborted) throw error;
         this.options.log.warn({ err: error, retryInMs: delay }, 'reading the change log failed; retrying');
         await sleep(delay);
       }
@@ -301,11 +302,13 @@ export class ChangeFeed {
   }
 }
 
-function isConnectionError(error: unknown): boolean {
+// A reader retries what passes: a lost or refused connection, a statement cancelled by a timeout,
+// and errors without a SQLSTATE (a driver's); a cursor error or a statement's own error ends it.
+function isTransient(error: unknown): boolean {
+  if (isConnectionError(error)) return true;
   if (error instanceof DomainError) return false;
   const code = (error as { code?: unknown }).code;
-  if (typeof code !== 'string') return true;
-  return /^(08|53|57P)/.test(code) || code.startsWith('E');
+  return typeof code !== 'string' || code === '57014';
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

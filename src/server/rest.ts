@@ -10,7 +10,7 @@ import {
   updateOrder,
 } from '../orders/repository.ts';
 import { validateOrderId, validatePageSize, validateStatus } from '../orders/validation.ts';
-import { HTTP_STATUS } from './errors.ts';
+import { HTTP_STATUS, toDomainError } from './errors.ts';
 
 const MAX_BODY_BYTES = 64 * 1024;
 const DEFAULT_LIMIT = 50;
@@ -51,7 +51,8 @@ export function createRestHandler(db: Db) {
         return json(orderToJson(await deleteOrder(db, id, ifMatchVersion(request))));
       return methodNotAllowed('GET, PUT, PATCH, DELETE');
     } catch (error) {
-      if (error instanceof DomainError) return domainErrorResponse(error);
+      const known = toDomainError(error);
+      if (known) return domainErrorResponse(known);
       throw error;
     }
   };

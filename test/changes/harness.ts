@@ -129,6 +129,11 @@ export interface WorkloadOptions {
   /** Pause inside some transactions after their first write: they take seq values early and commit late. */
   slowMs?: number;
   slowRate?: number;
+  /**
+   * Where a transaction goes whose COMMIT got no answer (the connection died meanwhile): it may or
+   * may not have committed. Without this, a writer must never lose its connection.
+   */
+  uncertain?: CommittedChange[][];
 }
 
 /**
@@ -147,11 +152,21 @@ export async function runWorkload(url: string, options: WorkloadOptions): Promis
   };
   await Promise.all(
     Array.from({ length: options.writers }, async (_, w) => {
-      const client = new pg.Client({ connectionString: url });
-      await client.connect();
+      const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
+      // A writer whose connection dies stops writing; the error is seen by the failing query.
+      let broken = false;
+      client.on('error', () => {
+        broken = true;
+      });
+      try {
+        await client.connect();
+      } catch (error) {
+        if (options.uncertain) return;
+        throw error;
+      }
       const own: string[] = [];
       try {
-        for (let t = 0; t < options.transactionsPerWriter; t++) {
+        for (let t = 0; t < options.transactionsPerWriter && !broken; t++) {
           const tx = `r${run}w${w}t${t}`;
           const changes: CommittedChange[] = [];
           const slow = random() < (options.slowRate ?? 0);
@@ -193,7 +208,13 @@ export async function runWorkload(url: string, options: WorkloadOptions): Promis
               await client.query('ROLLBACK');
               continue;
             }
-            await client.query('COMMIT');
+            try {
+              await client.query('COMMIT');
+            } catch (error) {
+              if (!options.uncertain) throw error;
+              options.uncertain.push(changes);
+              break;
+            }
             committed.push(...changes);
             for (const c of changes) {
               if (c.op === 'INSERT') own.push(c.id);
@@ -204,7 +225,7 @@ export async function runWorkload(url: string, options: WorkloadOptions): Promis
           }
         }
       } finally {
-        await client.end();
+        await client.end().catch(() => {});
       }
     }),
   );
