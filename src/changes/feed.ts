@@ -252,7 +252,9 @@ export class ChangeFeed {
         return await this.changeLog.readAfter(position, limit, untilTick);
       } catch (error) {
         if (!isTransient(error) || this.stopped || signal?.aborted) throw error;
-        this.options.log.warn({ err: error, retryInMs: delay }, 'reading the change log failed; retrying');
+        // Once per outage is said by the gate and the feed connection; here, per reader, at debug.
+        const level = isConnectionError(error) ? 'debug' : 'warn';
+        this.options.log[level]({ err: error, retryInMs: delay }, 'reading the change log failed; retrying');
         await sleep(delay);
       }
     }
@@ -297,7 +299,13 @@ export class ChangeFeed {
         if (ticks.length < 100) return;
       }
     } catch (error) {
-      if (!this.stopped) this.options.log.warn({ err: error }, 'following the change log failed; will retry');
+      if (this.stopped) return;
+      if (isConnectionError(error))
+        this.options.log.debug(
+          { reason: (error as Error).message },
+          'following the change log failed; will retry',
+        );
+      else this.options.log.warn({ err: error }, 'following the change log failed; will retry');
     }
   }
 }

@@ -12,6 +12,11 @@ export interface ConnectionGateOptions {
   probeIntervalMs?: number;
   /** A client checked out this long makes the gate ask whether the database still answers (default 2000 ms). */
   stallMs?: number;
+  /**
+   * A checkout held this long is taken for dead and its socket destroyed (default 40 s: longer
+   * than the pool's statement_timeout, after which the server would have answered).
+   */
+  hungMs?: number;
   /** Called when the database becomes unreachable (a reason) or reachable again (undefined). */
   onChange?: (reason: string | undefined) => void;
 }
@@ -22,10 +27,10 @@ export interface ConnectionGateOptions {
  *
  * A connection error on any pooled client, or a client checked out for longer than `stallMs`,
  * starts a probe on a fresh connection. Only a failed probe closes the gate: a session killed by
- * pg_terminate_backend, or a query that waits for a lock, leaves it open. While closed, checkouts
- * are refused at once and the probe repeats; the first probe that succeeds opens it again. A
- * failed probe also destroys every pooled connection: on a network that dropped silently, their
- * queries would otherwise wait for TCP to give up (many minutes), and what they had sent is lost.
+ * pg_terminate_backend, a query that waits for a lock, or a server that is up but full (53300)
+ * leaves it open. While closed, checkouts are refused at once and the probe repeats; the first
+ * probe that succeeds opens it again. A failed probe also destroys the stalled checkouts: on a
+ * network that dropped silently their queries would otherwise wait for TCP to give up (minutes).
  *
  * Every client the pool creates gets an error listener here: pg's pool listens only on idle
  * clients, and a client that loses its session while checked out (Kysely holds one for a whole
@@ -52,12 +57,20 @@ export class ConnectionGate implements PostgresPool {
     // An idle client losing its server: the pool drops it; the gate checks whether that was all.
     pool.on('error', (error) => this.report(error));
     const stallMs = options.stallMs ?? 2_000;
+    const hungMs = options.hungMs ?? 40_000;
     this.watchdog = setInterval(
       () => {
         const now = Date.now();
-        for (const since of this.clients.values()) {
-          if (since !== undefined && now - since > stallMs) return void this.probe();
+        let stalled = false;
+        for (const [client, since] of this.clients) {
+          if (since === undefined) continue;
+          if (now - since > stallMs) stalled = true;
+          if (now - since > hungMs) {
+            options.log?.warn({ heldMs: now - since }, 'a database connection stopped answering; dropped');
+            streamOf(client)?.destroy();
+          }
         }
+        if (stalled) void this.probe();
       },
       Math.max(250, stallMs / 2),
     );
@@ -101,7 +114,9 @@ export class ConnectionGate implements PostgresPool {
     const { probeTimeoutMs = 2_000, probeIntervalMs = 1_000, log } = this.options;
     while (!this.ended) {
       const failure = await this.probeOnce(probeTimeoutMs);
-      if (failure === undefined) {
+      if (failure === undefined || failure.code === '53300') {
+        // Answered (even "too many clients": it is up and full). Connections the pool holds still
+        // work; only requests that need a new one fail, and at once, as the server refuses them.
         if (this.unreachable !== undefined) {
           log?.info('the database answers again');
           this.unreachable = undefined;
@@ -110,17 +125,30 @@ export class ConnectionGate implements PostgresPool {
         return;
       }
       if (this.unreachable === undefined) {
-        log?.warn({ reason: failure }, 'the database is unreachable; queries fail with SERVICE_UNAVAILABLE');
-        this.unreachable = failure;
-        this.options.onChange?.(failure);
+        log?.warn(
+          { reason: failure.message },
+          'the database is unreachable; queries fail with SERVICE_UNAVAILABLE',
+        );
+        this.unreachable = failure.message;
+        this.options.onChange?.(failure.message);
       }
-      for (const client of this.clients.keys()) streamOf(client)?.destroy();
+      this.destroyStalled();
       await new Promise((resolve) => setTimeout(resolve, probeIntervalMs).unref());
     }
   }
 
+  // Checkouts waiting on a database that does not answer: their sockets are destroyed so that
+  // their queries fail now (SERVICE_UNAVAILABLE) and the pool replaces them. Idle ones are kept:
+  // on a full server they are the slots this service still has.
+  private destroyStalled(): void {
+    const now = Date.now();
+    for (const [client, since] of this.clients) {
+      if (since !== undefined && now - since > (this.options.stallMs ?? 2_000)) streamOf(client)?.destroy();
+    }
+  }
+
   /** undefined when the database answered, else why not. */
-  private async probeOnce(timeoutMs: number): Promise<string | undefined> {
+  private async probeOnce(timeoutMs: number): Promise<{ message: string; code?: string } | undefined> {
     const client = new pg.Client({ ...this.pool.options, connectionTimeoutMillis: timeoutMs });
     client.on('error', () => {});
     try {
@@ -130,7 +158,8 @@ export class ConnectionGate implements PostgresPool {
       );
       return undefined;
     } catch (error) {
-      return (error as Error).message || String(error);
+      const { message, code } = error as { message?: string; code?: unknown };
+      return { message: message || String(error), code: typeof code === 'string' ? code : undefined };
     } finally {
       destroySocket(client);
     }

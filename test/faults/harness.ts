@@ -29,7 +29,7 @@ export function watchProcess() {
 
 const SUBSCRIPTION = /* GraphQL */ `
   subscription ($after: String) {
-    orderChanged(after: $after) { cursor operation order { id version } }
+    orderChanged(after: $after) { cursor operation committedAt order { id version } }
   }`;
 
 /**
@@ -184,7 +184,7 @@ export async function runMixedLoad(
       committed.push(
         ...(await runWorkload(url, {
           writers: 3,
-          transactionsPerWriter: 15,
+          transactionsPerWriter: 8,
           sharedIds,
           rollbackRate: 0.1,
           slowRate: 0.2,

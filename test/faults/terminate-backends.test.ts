@@ -70,7 +70,8 @@ test('every backend of the service terminated 5 times, 1 s apart: the process li
     ...(await committedDespiteFailure(service.database, writes)),
   ];
   for (const subscriber of subscribers) {
-    await waitForCount(subscriber.changes, expected.length, 60_000);
+    // Short of the count, the exact comparison below says what is missing.
+    await waitForCount(subscriber.changes, expected.length, 20_000).catch(() => {});
     expect(subscriber.errors).toEqual([]);
     expect(subscriber.closes, 'subscriber sockets closed').toBe(0);
     expectExactDelivery(subscriber.changes, expected);
