@@ -1,6 +1,8 @@
+import pg from 'pg';
 import { afterAll, expect, test } from 'vitest';
-import { expectExactDelivery, waitForCount } from '../changes/harness.ts';
+import { type CommittedChange, expectExactDelivery, waitForCount } from '../changes/harness.ts';
 import { createTestDatabase } from '../helpers/database.ts';
+import type { TestService } from '../helpers/service.ts';
 import { BULK_ROWS, subscribeOverWebSocket } from './harness.ts';
 import { underLoad } from './under-load.ts';
 
@@ -17,7 +19,7 @@ test("a DBA's 50 ms statement, lock and idle-in-transaction timeouts on the data
     "statement_timeout = '50ms'",
     "lock_timeout = '50ms'",
     "idle_in_transaction_session_timeout = '50ms'",
-    "idle_session_timeout = '1s'",
+    "idle_session_timeout = '500ms'",
   ]) {
     await database.sql(`ALTER DATABASE ${name} SET ${setting}`);
   }
@@ -28,11 +30,48 @@ test("a DBA's 50 ms statement, lock and idle-in-transaction timeouts on the data
     '-c statement_timeout=0 -c lock_timeout=0 -c idle_in_transaction_session_timeout=0 -c idle_session_timeout=0',
   );
 
+  let updated: { data?: any; errors?: unknown[]; ms: number } | undefined;
+  let droppedFeed = -1;
+  const alsoCommitted: CommittedChange[] = [];
   const { service, writes, after, expected } = await underLoad(cleanups, {
     database,
+    alsoCommitted,
     writerUrl: writerUrl.toString(),
-    during: () => new Promise((r) => setTimeout(r, 6_000)),
+    during: async (running) => {
+      // The feed's connection idles between its checks: a DBA's idle_session_timeout would end it.
+      const listening = watchListening(running);
+      // A row lock held 1.5 s by someone else: the service's update waits (lock_timeout and
+      // statement_timeout would have failed it after 50 ms).
+      const created = await running.graphql(
+        'mutation { createOrder(input: { customerName: "locked", productName: "row" }) { id } }',
+      );
+      const id = created.data.createOrder.id;
+      const blocker = new pg.Client({ connectionString: writerUrl.toString() });
+      await blocker.connect();
+      await blocker.query('BEGIN');
+      await blocker.query('UPDATE orders SET quantity = 2 WHERE id = $1', [id]);
+      const started = Date.now();
+      const updating = running.graphql(
+        'mutation ($id: ID!) { updateOrder(id: $id, input: { quantity: 3 }) { version quantity } }',
+        { id },
+      );
+      await new Promise((r) => setTimeout(r, 1_500));
+      await blocker.query('COMMIT');
+      await blocker.end();
+      updated = { ...(await updating), ms: Date.now() - started };
+      alsoCommitted.push(
+        { op: 'INSERT', id, version: 1, tx: 'locked 1' },
+        { op: 'UPDATE', id, version: 2, tx: 'locked 2' },
+        { op: 'UPDATE', id, version: 3, tx: 'locked 3' },
+      );
+      await new Promise((r) => setTimeout(r, 3_000));
+      droppedFeed = listening.stop();
+    },
   });
+  expect(updated?.errors).toBeUndefined();
+  expect(updated?.data.updateOrder).toEqual({ version: 3, quantity: 3 });
+  expect(updated?.ms, 'the update waited for the lock').toBeGreaterThanOrEqual(1_400);
+  expect(droppedFeed, 'times the feed connection was down').toBe(0);
   expect(writes.failed, 'createOrder through the service').toEqual([]);
   const [setting] = await database.sql<{ statement_timeout: string }>('SHOW statement_timeout');
   expect(setting?.statement_timeout, 'a fresh session gets the DBA setting').toBe('50ms');
@@ -53,3 +92,20 @@ test("a DBA's 50 ms statement, lock and idle-in-transaction timeouts on the data
   expect(expected.length).toBeGreaterThan(BULK_ROWS);
   expectExactDelivery(replay.changes, expected);
 }, 90_000);
+
+/** Counts the times the feed's connection is seen down, sampling every 20 ms. */
+function watchListening(service: TestService) {
+  let down = 0;
+  let wasUp = true;
+  const timer = setInterval(() => {
+    const up = service.feed.status().listening;
+    if (wasUp && !up) down++;
+    wasUp = up;
+  }, 20);
+  return {
+    stop() {
+      clearInterval(timer);
+      return down;
+    },
+  };
+}

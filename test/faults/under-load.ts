@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { expectExactDelivery, waitForCount } from '../changes/harness.ts';
+import { type CommittedChange, expectExactDelivery, waitForCount } from '../changes/harness.ts';
 import type { TestDatabase } from '../helpers/database.ts';
 import { startTestService, type TestService } from '../helpers/service.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -20,6 +20,8 @@ export interface UnderLoadOptions {
   writerUrl?: string;
   /** A service already running on `database` (default: one started here). */
   service?: TestService;
+  /** Changes that `during` committed itself, for the ground truth. */
+  alsoCommitted?: CommittedChange[];
   /** The fault, while the load runs; the load stops a second after it returns. */
   during: (service: TestService) => Promise<void>;
 }
@@ -63,7 +65,12 @@ export async function underLoad(cleanups: (() => unknown)[], options: UnderLoadO
   finish();
   const [committed, writes] = await Promise.all([load, serviceWrites]);
 
-  const expected = [...committed, ...writes.committed, ...(await committedDespiteFailure(database, writes))];
+  const expected = [
+    ...committed,
+    ...writes.committed,
+    ...(await committedDespiteFailure(database, writes)),
+    ...(options.alsoCommitted ?? []),
+  ];
   for (const subscriber of subscribers) {
     // Short of the count, the exact comparison below says what is missing.
     await waitForCount(subscriber.changes, expected.length, 20_000).catch(() => {});
