@@ -47,6 +47,8 @@ export interface FeedStatus {
   leader: boolean;
   headTick: number | undefined;
   reason: string | undefined;
+  /** Times the feed's own connection was lost since start (each is followed by a reconnect). */
+  connectionLosses: number;
 }
 
 export interface SubscribeOptions {
@@ -70,6 +72,7 @@ export class ChangeFeed {
   private downReason: string | undefined = 'starting';
   private stopped = false;
   private subscribers = 0;
+  private connectionLosses = 0;
   private timers: NodeJS.Timeout[] = [];
   private readonly ticker: Ticker;
   private readonly pump = serialized(() => this.followHead());
@@ -100,6 +103,7 @@ export class ChangeFeed {
         this.pump();
       },
       onDown: (reason) => {
+        if (this.downReason === undefined) this.connectionLosses++;
         this.downReason = `change feed connection down: ${reason}`;
       },
     });
@@ -161,6 +165,7 @@ export class ChangeFeed {
       leader: this.connection.isLeader,
       headTick: this.head?.tick,
       reason: listening ? undefined : (this.downReason ?? 'stopped'),
+      connectionLosses: this.connectionLosses,
     };
   }
 

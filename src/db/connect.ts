@@ -32,10 +32,34 @@ export function createPool(connectionString: string, max = 10): pg.Pool {
  */
 export function createDb(pool: pg.Pool, options: ConnectionGateOptions = {}): Db {
   const gate = new ConnectionGate(pool, options);
-  return new Kysely<Database>({
+  const db = new Kysely<Database>({
     dialect: new PostgresDialect({
       pool: gate,
       onCreateConnection: setVersionedSettings,
     }),
   });
+  gates.set(db, gate);
+  return db;
+}
+
+const gates = new WeakMap<Db, ConnectionGate>();
+
+export interface DatabaseStatus {
+  /** False while the gate refuses requests because the database does not answer. */
+  reachable: boolean;
+  /** Why not, when not. */
+  reason: string | undefined;
+  /** Connection-class errors seen since start. */
+  connectionErrors: number;
+}
+
+/** What the connection gate of `db` knows (for /metrics); undefined for a Db made elsewhere. */
+export function databaseStatus(db: Db): DatabaseStatus | undefined {
+  const gate = gates.get(db);
+  if (!gate) return undefined;
+  return {
+    reachable: gate.reason === undefined,
+    reason: gate.reason,
+    connectionErrors: gate.connectionErrors,
+  };
 }

@@ -77,6 +77,9 @@ export class ConnectionGate implements PostgresPool {
     this.watchdog.unref();
   }
 
+  /** Connection-class errors seen so far: sessions lost, connections refused (a metric). */
+  connectionErrors = 0;
+
   /** Why the database is considered unreachable, or undefined while it answers. */
   get reason(): string | undefined {
     return this.unreachable;
@@ -100,7 +103,9 @@ export class ConnectionGate implements PostgresPool {
 
   /** Tells the gate about an error; a connection error starts a probe. */
   report(error: unknown): void {
-    if (isConnectionError(error)) void this.probe();
+    if (!isConnectionError(error)) return;
+    this.connectionErrors++;
+    void this.probe();
   }
 
   private probe(): Promise<void> {

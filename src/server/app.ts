@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Plugin } from 'graphql-yoga';
 import type { ChangeFeed } from '../changes/feed.ts';
-import type { Db } from '../db/connect.ts';
+import { type Db, databaseStatus } from '../db/connect.ts';
 import type { Logger } from '../log.ts';
 import { createMetrics } from './metrics.ts';
 import { createRestHandler, json } from './rest.ts';
@@ -68,6 +68,7 @@ export function buildApp({ db, feed, log, readiness }: AppOptions): App {
         metrics.feedListening.set(status.listening ? 1 : 0);
         metrics.subscribers.set(status.subscribers);
         if (status.headTick !== undefined) metrics.feedHeadTick.set(status.headTick);
+        metrics.observe(status, databaseStatus(db));
         return new Response(await metrics.registry.metrics(), {
           headers: { 'content-type': metrics.registry.contentType },
         });

@@ -115,6 +115,17 @@ export async function changeCursorOf(baseUrl: string): Promise<string> {
   return body.data.orders.changeCursor;
 }
 
+/** One sample of /metrics, as name → value (labels kept in the name). */
+export async function metricsOf(baseUrl: string): Promise<Map<string, number>> {
+  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  const values = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const match = /^([a-z_]+(?:\{[^}]*\})?) (\S+)$/.exec(line);
+    if (match) values.set(match[1] as string, Number(match[2]));
+  }
+  return values;
+}
+
 export async function readyStatus(baseUrl: string): Promise<number> {
   return (await fetch(`${baseUrl}/ready`).catch(() => undefined))?.status ?? 0;
 }

@@ -6,6 +6,7 @@ import { waitFor } from '../helpers/wait.ts';
 import {
   changeCursorOf,
   committedDespiteFailure,
+  metricsOf,
   prepareMixedLoad,
   runMixedLoad,
   subscribeOverWebSocket,
@@ -105,6 +106,7 @@ export async function runOutageScenario(
     );
     await sleep(1_000);
   }
+  const metricsDuring = await metricsOf(service.url);
   await sleep(Math.max(0, outage.durationMs - (Date.now() - beganAt)));
   const duringOutage = [...ready.seen];
   await outage.end();
@@ -144,6 +146,12 @@ export async function runOutageScenario(
     '/ready during the outage',
   ).toEqual([]);
   expect(duringOutage.length).toBeGreaterThan(3);
+  expect(metricsDuring.get('realtime_orders_database_reachable')).toBe(0);
+  expect(metricsDuring.get('realtime_orders_feed_listening')).toBe(0);
+  const metricsAfter = await metricsOf(service.url);
+  expect(metricsAfter.get('realtime_orders_database_reachable')).toBe(1);
+  expect(metricsAfter.get('realtime_orders_database_connection_errors_total')).toBeGreaterThan(0);
+  expect(metricsAfter.get('realtime_orders_feed_connection_losses_total')).toBeGreaterThanOrEqual(1);
   // Every write through the service that failed, failed clearly, and soon.
   const bound = outage.requestsMayHang ? 10_000 : AT_ONCE_MS;
   for (const failure of writes.failed) {

@@ -5,6 +5,7 @@ import { waitFor } from '../helpers/wait.ts';
 import {
   changeCursorOf,
   committedDespiteFailure,
+  metricsOf,
   prepareMixedLoad,
   runMixedLoad,
   subscribeOverWebSocket,
@@ -60,6 +61,10 @@ test('every backend of the service terminated 5 times, 1 s apart: the process li
   const statuses = await ready.stop();
 
   expect(terminated, 'backends terminated').toBeGreaterThanOrEqual(10);
+  const metrics = await metricsOf(service.url);
+  expect(metrics.get('realtime_orders_feed_connection_losses_total')).toBeGreaterThanOrEqual(5);
+  expect(metrics.get('realtime_orders_database_connection_errors_total')).toBeGreaterThan(0);
+  expect(metrics.get('realtime_orders_database_reachable'), 'a killed session is not an outage').toBe(1);
   expect(statuses, '/ready reported the fault').toContain(503);
   expect(writes.committed.length, 'mutations through the service succeeded').toBeGreaterThan(10);
   for (const failure of writes.failed) expect(failure.code).toBe('SERVICE_UNAVAILABLE');
