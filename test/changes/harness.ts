@@ -123,6 +123,12 @@ export async function waitForCount(changes: unknown[], count: number, timeoutMs 
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A transaction whose COMMIT got no answer; its id tells afterwards whether it committed. */
+export interface UncertainTransaction {
+  txid: string;
+  changes: CommittedChange[];
+}
+
 export interface WorkloadOptions {
   writers: number;
   transactionsPerWriter: number;
@@ -137,7 +143,7 @@ export interface WorkloadOptions {
    * Where a transaction goes whose COMMIT got no answer (the connection died meanwhile): it may or
    * may not have committed. Without this, a writer must never lose its connection.
    */
-  uncertain?: CommittedChange[][];
+  uncertain?: UncertainTransaction[];
 }
 
 /**
@@ -177,6 +183,11 @@ export async function runWorkload(url: string, options: WorkloadOptions): Promis
           const rollback = random() < (options.rollbackRate ?? 0);
           try {
             await client.query('BEGIN');
+            // Only asked for when a COMMIT may go unanswered: pg_xact_status() answers later.
+            const txid = options.uncertain
+              ? (await client.query<{ txid: string }>('SELECT pg_current_xact_id()::text AS txid')).rows[0]
+                  ?.txid
+              : undefined;
             const steps = 1 + Math.floor(random() * 3);
             for (let s = 0; s < steps; s++) {
               const pick = random();
@@ -216,7 +227,7 @@ export async function runWorkload(url: string, options: WorkloadOptions): Promis
               await client.query('COMMIT');
             } catch (error) {
               if (!options.uncertain) throw error;
-              options.uncertain.push(changes);
+              options.uncertain.push({ txid: txid as string, changes });
               break;
             }
             committed.push(...changes);

@@ -2,7 +2,12 @@ import { createClient } from 'graphql-ws';
 import pg from 'pg';
 import WebSocket from 'ws';
 import type { OrderChange } from '../../src/changes/change.ts';
-import { type CommittedChange, runWorkload, type WorkloadOptions } from '../changes/harness.ts';
+import {
+  type CommittedChange,
+  runWorkload,
+  type UncertainTransaction,
+  type WorkloadOptions,
+} from '../changes/harness.ts';
 import type { TestDatabase } from '../helpers/database.ts';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -126,6 +131,22 @@ export async function metricsOf(baseUrl: string): Promise<Map<string, number>> {
   return values;
 }
 
+/** For a failure's message: where the database has these changes (transaction, tick). */
+export async function explainMissing(database: TestDatabase, missing: CommittedChange[]) {
+  const found = [];
+  for (const change of missing.slice(0, 5)) {
+    const rows = await database.sql(
+      `SELECT oc.seq, oc.txid::text, (SELECT min(tick_id) FROM change_ticks t
+         WHERE pg_visible_in_snapshot(oc.txid, t.snapshot)) AS first_tick_seeing_it
+       FROM order_changes oc WHERE order_id = $1 AND op = $2
+         AND (coalesce(new_row, old_row)->>'version')::int = $3`,
+      [change.id, change.op, change.version],
+    );
+    found.push({ change, rows });
+  }
+  return found;
+}
+
 export async function readyStatus(baseUrl: string): Promise<number> {
   return (await fetch(`${baseUrl}/ready`).catch(() => undefined))?.status ?? 0;
 }
@@ -196,7 +217,7 @@ export async function runMixedLoad(
     done = true;
   });
   const committed: CommittedChange[] = [];
-  const uncertain: CommittedChange[][] = [];
+  const uncertain: UncertainTransaction[] = [];
   const rounds = (async () => {
     do {
       committed.push(
@@ -220,26 +241,19 @@ export async function runMixedLoad(
   return [...committed, ...(await committedOf(url, uncertain)), ...longChanges, ...bulkChanges];
 }
 
-/** The uncertain transactions that did commit, as the change log (written by the same transaction) says. */
-async function committedOf(url: string, uncertain: CommittedChange[][]): Promise<CommittedChange[]> {
-  const found: CommittedChange[] = [];
-  for (const changes of uncertain) {
-    const first = changes[0];
-    if (!first) continue;
-    const rows = await withClient(
-      url,
-      async (client) =>
-        (
-          await client.query(
-            `SELECT 1 FROM order_changes WHERE order_id = $1 AND op = $2
-           AND (coalesce(new_row, old_row)->>'version')::int = $3`,
-            [first.id, first.op, first.version],
-          )
-        ).rows,
+/** The uncertain transactions that did commit, as PostgreSQL's commit log says. */
+async function committedOf(url: string, uncertain: UncertainTransaction[]): Promise<CommittedChange[]> {
+  if (uncertain.length === 0) return [];
+  const statuses = await withClient(url, async (client) => {
+    const { rows } = await client.query<{ txid: string; status: string | null }>(
+      'SELECT txid, pg_xact_status(txid::xid8) AS status FROM unnest($1::text[]) AS txid',
+      [uncertain.map((u) => u.txid)],
     );
-    if (rows.length > 0) found.push(...changes);
-  }
-  return found;
+    return new Map(rows.map((r) => [r.txid, r.status]));
+  });
+  return uncertain
+    .filter((u) => statuses.get(u.txid) === 'committed')
+    .flatMap((u) => u.changes.map((c) => ({ ...c, tx: `${c.tx} (commit unanswered)` })));
 }
 
 /**

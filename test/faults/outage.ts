@@ -1,11 +1,12 @@
 import { expect } from 'vitest';
-import { expectExactDelivery, waitForCount } from '../changes/harness.ts';
+import { changeKey, expectExactDelivery, receivedKey, waitForCount } from '../changes/harness.ts';
 import type { TestDatabase } from '../helpers/database.ts';
 import { startTestService } from '../helpers/service.ts';
 import { waitFor } from '../helpers/wait.ts';
 import {
   changeCursorOf,
   committedDespiteFailure,
+  explainMissing,
   metricsOf,
   prepareMixedLoad,
   runMixedLoad,
@@ -166,6 +167,13 @@ export async function runOutageScenario(
     await waitForCount(subscriber.changes, expected.length, 20_000).catch(() => {});
     expect(subscriber.errors).toEqual([]);
     expect(subscriber.closes, 'subscriber sockets closed').toBe(0);
+    const received = new Set(subscriber.changes.map(receivedKey));
+    const missing = expected.filter((c) => !received.has(changeKey(c)));
+    if (missing.length > 0) {
+      console.error('missing', JSON.stringify(await explainMissing(database, missing), null, 1));
+      const cursors = subscriber.changes.map((c) => c.cursor);
+      console.error('cursors around', JSON.stringify(cursors.slice(-5)), cursors.length);
+    }
     expectExactDelivery(subscriber.changes, expected);
   }
   phase('delivered');
