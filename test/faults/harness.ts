@@ -241,19 +241,30 @@ export async function runMixedLoad(
   return [...committed, ...(await committedOf(url, uncertain)), ...longChanges, ...bulkChanges];
 }
 
-/** The uncertain transactions that did commit, as PostgreSQL's commit log says. */
+/**
+ * The uncertain transactions that did commit: those whose every change is in the change log under
+ * their own transaction id. (pg_xact_status alone is not enough: after an immediate shutdown, the
+ * id of a transaction whose WAL was lost is handed out again, to a transaction that commits.)
+ */
 async function committedOf(url: string, uncertain: UncertainTransaction[]): Promise<CommittedChange[]> {
-  if (uncertain.length === 0) return [];
-  const statuses = await withClient(url, async (client) => {
-    const { rows } = await client.query<{ txid: string; status: string | null }>(
-      'SELECT txid, pg_xact_status(txid::xid8) AS status FROM unnest($1::text[]) AS txid',
-      [uncertain.map((u) => u.txid)],
-    );
-    return new Map(rows.map((r) => [r.txid, r.status]));
-  });
-  return uncertain
-    .filter((u) => statuses.get(u.txid) === 'committed')
-    .flatMap((u) => u.changes.map((c) => ({ ...c, tx: `${c.tx} (commit unanswered)` })));
+  const found: CommittedChange[] = [];
+  for (const { txid, changes } of uncertain) {
+    const [row] = await withClient(url, async (client) => {
+      const { rows } = await client.query<{ n: string }>(
+        `SELECT count(*) AS n FROM order_changes oc
+         JOIN unnest($2::bigint[], $3::text[], $4::int[]) AS c(id, op, version)
+           ON oc.order_id = c.id AND oc.op = c.op
+          AND (coalesce(oc.new_row, oc.old_row)->>'version')::int = c.version
+         WHERE oc.txid = $1::xid8`,
+        [txid, changes.map((c) => c.id), changes.map((c) => c.op), changes.map((c) => c.version)],
+      );
+      return rows;
+    });
+    if (changes.length > 0 && Number(row?.n) === changes.length) {
+      found.push(...changes.map((c) => ({ ...c, tx: `${c.tx} (commit unanswered)` })));
+    }
+  }
+  return found;
 }
 
 /**
