@@ -54,13 +54,13 @@ export function subscribeOverWebSocket(wsUrl: string, options: { after?: string;
       url: wsUrl,
       webSocketImpl: WebSocket,
       lazy: false,
+      // A refused reconnect while the server is down is expected here; graphql-ws would print it.
+      onNonLazyError: () => {},
       retryAttempts: options.resume ? 0 : Number.POSITIVE_INFINITY,
       retryWait: async () => sleep(250),
       shouldRetry: () => true,
       on: {
         connected: () => acknowledged++,
-        // A refused reconnect while the server is down is expected; graphql-ws would print it.
-        error: () => {},
         closed: () => {
           if (!stopped) closes++;
         },
