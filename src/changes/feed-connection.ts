@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { destroySocket } from '../db/connection-gate.ts';
 import { sessionOptions, VERSIONED_SETTINGS_SQL } from '../db/session-settings.ts';
 import { withDeadline } from '../deadline.ts';
 import type { Logger } from '../log.ts';
@@ -93,7 +94,7 @@ export class FeedConnection {
     });
     this.drop = (reason) => {
       ended(reason);
-      destroy(client);
+      destroySocket(client);
     };
     client.on('error', (error) => this.drop?.(error.message));
     client.on('end', () => this.drop?.('connection closed'));
@@ -132,7 +133,7 @@ export class FeedConnection {
       clearTimeout(timer);
       this.client = undefined;
       this.drop = undefined;
-      destroy(client);
+      destroySocket(client);
     }
   }
 
@@ -144,11 +145,4 @@ export class FeedConnection {
     if (locked && !this.leader) this.options.log.info('this instance is now the change feed ticker');
     this.leader = locked;
   }
-}
-
-// end() waits for the server to acknowledge, which never happens on a dead network.
-function destroy(client: pg.Client): void {
-  const stream = (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream;
-  stream?.destroy();
-  client.end().catch(() => {});
 }

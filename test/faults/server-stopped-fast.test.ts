@@ -15,4 +15,4 @@ test('PostgreSQL stopped in fast mode for 30 s, then started: requests fail at o
     durationMs: 30_000,
     settleMs: 500,
   });
-}, 90_000);
+}, 120_000);
