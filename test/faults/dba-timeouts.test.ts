@@ -3,7 +3,8 @@ import { afterAll, expect, test } from 'vitest';
 import { type CommittedChange, expectExactDelivery, waitForCount } from '../changes/harness.ts';
 import { createTestDatabase } from '../helpers/database.ts';
 import type { TestService } from '../helpers/service.ts';
-import { BULK_ROWS, subscribeOverWebSocket } from './harness.ts';
+import { subscribeOverWebSocket } from './harness.ts';
+import { BULK_ROWS } from './mixed-load.ts';
 import { underLoad } from './under-load.ts';
 
 const cleanups: (() => unknown)[] = [];

@@ -8,13 +8,12 @@ import {
   committedDespiteFailure,
   explainMissing,
   metricsOf,
-  prepareMixedLoad,
-  runMixedLoad,
   subscribeOverWebSocket,
   watchProcess,
   watchReady,
   writeThroughService,
 } from './harness.ts';
+import { prepareMixedLoad, runMixedLoad } from './mixed-load.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -4,7 +4,8 @@ import { freePort } from '../../src/db/embedded.ts';
 import { expectExactDelivery, waitForCount } from '../changes/harness.ts';
 import { createTestDatabase } from '../helpers/database.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { changeCursorOf, prepareMixedLoad, runMixedLoad, subscribeOverWebSocket } from './harness.ts';
+import { changeCursorOf, subscribeOverWebSocket } from './harness.ts';
+import { prepareMixedLoad, runMixedLoad } from './mixed-load.ts';
 
 const cleanups: (() => unknown)[] = [];
 afterAll(async () => {

@@ -6,13 +6,12 @@ import {
   changeCursorOf,
   committedDespiteFailure,
   metricsOf,
-  prepareMixedLoad,
-  runMixedLoad,
   subscribeOverWebSocket,
   watchProcess,
   watchReady,
   writeThroughService,
 } from './harness.ts';
+import { prepareMixedLoad, runMixedLoad } from './mixed-load.ts';
 
 const cleanups: (() => unknown)[] = [];
 afterAll(async () => {

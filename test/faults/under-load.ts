@@ -6,13 +6,12 @@ import { waitFor } from '../helpers/wait.ts';
 import {
   changeCursorOf,
   committedDespiteFailure,
-  prepareMixedLoad,
-  runMixedLoad,
   type ServiceWrites,
   subscribeOverWebSocket,
   watchProcess,
   writeThroughService,
 } from './harness.ts';
+import { prepareMixedLoad, runMixedLoad } from './mixed-load.ts';
 
 export interface UnderLoadOptions {
   database: TestDatabase;
