@@ -1,4 +1,6 @@
 import pg from 'pg';
+import { destroySocket } from '../db/connection-gate.ts';
+import { sessionOptions, VERSIONED_SETTINGS_SQL } from '../db/session-settings.ts';
 import { withDeadline } from '../deadline.ts';
 import type { Logger } from '../log.ts';
 
@@ -84,6 +86,7 @@ export class FeedConnection {
       keepAliveInitialDelayMillis: 1_000,
       connectionTimeoutMillis: checkTimeoutMs,
       application_name: 'realtime-orders feed',
+      options: sessionOptions({ feedCheckTimeoutMs: checkTimeoutMs }),
     });
     let ended!: (reason: string) => void;
     const done = new Promise<string>((resolve) => {
@@ -91,7 +94,7 @@ export class FeedConnection {
     });
     this.drop = (reason) => {
       ended(reason);
-      destroy(client);
+      destroySocket(client);
     };
     client.on('error', (error) => this.drop?.(error.message));
     client.on('end', () => this.drop?.('connection closed'));
@@ -105,7 +108,7 @@ export class FeedConnection {
         // the session keeps the ticker lock and no other instance can take over.
         await client.query(
           `SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 3;
-           LISTEN ${CHANGES_CHANNEL}; LISTEN ${TICKS_CHANNEL}`,
+           ${VERSIONED_SETTINGS_SQL}; LISTEN ${CHANGES_CHANNEL}; LISTEN ${TICKS_CHANNEL}`,
         );
         await this.seekLeadership(client);
       })();
@@ -130,7 +133,7 @@ export class FeedConnection {
       clearTimeout(timer);
       this.client = undefined;
       this.drop = undefined;
-      destroy(client);
+      destroySocket(client);
     }
   }
 
@@ -142,11 +145,4 @@ export class FeedConnection {
     if (locked && !this.leader) this.options.log.info('this instance is now the change feed ticker');
     this.leader = locked;
   }
-}
-
-// end() waits for the server to acknowledge, which never happens on a dead network.
-function destroy(client: pg.Client): void {
-  const stream = (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream;
-  stream?.destroy();
-  client.end().catch(() => {});
 }

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { isConnectionError } from '../db/connection-errors.ts';
 import type { Database } from '../db/database.ts';
 import { withDeadline } from '../deadline.ts';
 import { DomainError } from '../errors.ts';
@@ -50,6 +51,8 @@ export interface FeedStatus {
   leader: boolean;
   headTick: number | undefined;
   reason: string | undefined;
+  /** Times the feed's own connection was lost since start (each is followed by a reconnect). */
+  connectionLosses: number;
 }
 
 export interface SubscribeOptions {
@@ -73,6 +76,7 @@ export class ChangeFeed {
   private downReason: string | undefined = 'starting';
   private stopped = false;
   private subscribers = 0;
+  private connectionLosses = 0;
   private timers: NodeJS.Timeout[] = [];
   private readonly ticker: Ticker;
   private readonly pump = serialized(() => this.followHead());
@@ -103,6 +107,7 @@ export class ChangeFeed {
         this.pump();
       },
       onDown: (reason) => {
+        if (this.downReason === undefined) this.connectionLosses++;
         this.downReason = `change feed connection down: ${reason}`;
       },
     });
@@ -166,6 +171,7 @@ export class ChangeFeed {
       leader: this.connection.isLeader,
       headTick: this.head?.tick,
       reason: listening ? undefined : (this.downReason ?? 'stopped'),
+      connectionLosses: this.connectionLosses,
     };
   }
 
@@ -269,8 +275,10 @@ export class ChangeFeed {
       try {
         return await this.changeLog.readAfter(position, limit, untilTick);
       } catch (error) {
-        if (!isConnectionError(error) || this.stopped || signal?.aborted) throw error;
-        this.options.log.warn({ err: error, retryInMs: delay }, 'reading the change log failed; retrying');
+        if (!isTransient(error) || this.stopped || signal?.aborted) throw error;
+        // Once per outage is said by the gate and the feed connection; here, per reader, at debug.
+        const level = isConnectionError(error) ? 'debug' : 'warn';
+        this.options.log[level]({ err: error, retryInMs: delay }, 'reading the change log failed; retrying');
         await sleep(delay);
       }
     }
@@ -315,16 +323,24 @@ export class ChangeFeed {
         if (ticks.length < 100) return;
       }
     } catch (error) {
-      if (!this.stopped) this.options.log.warn({ err: error }, 'following the change log failed; will retry');
+      if (this.stopped) return;
+      if (isConnectionError(error))
+        this.options.log.debug(
+          { reason: (error as Error).message },
+          'following the change log failed; will retry',
+        );
+      else this.options.log.warn({ err: error }, 'following the change log failed; will retry');
     }
   }
 }
 
-function isConnectionError(error: unknown): boolean {
+// A reader retries what passes: a lost or refused connection, a statement cancelled by a timeout,
+// and errors without a SQLSTATE (a driver's); a cursor error or a statement's own error ends it.
+function isTransient(error: unknown): boolean {
+  if (isConnectionError(error)) return true;
   if (error instanceof DomainError) return false;
   const code = (error as { code?: unknown }).code;
-  if (typeof code !== 'string') return true;
-  return /^(08|53|57P)/.test(code) || code.startsWith('E');
+  return typeof code !== 'string' || code === '57014';
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { isConnectionError } from '../db/connection-errors.ts';
 import type { Database } from '../db/database.ts';
 import type { Logger } from '../log.ts';
 import type { FeedConnection } from './feed-connection.ts';
@@ -37,7 +38,11 @@ export class Ticker {
       );
       if (result?.rows[0]?.tick) this.options.onTick();
     } catch (error) {
-      if (!this.stopped) this.options.log.warn({ err: error }, 'making a tick failed');
+      if (this.stopped) return;
+      // A lost connection is reported by the feed connection itself; a lock wait that timed out
+      // (LOCK TABLE order_changes) is retried at the next wake-up or poll.
+      if (isConnectionError(error)) return;
+      this.options.log.warn({ reason: (error as Error).message }, 'making a tick failed; retrying');
     }
   }
 
@@ -47,6 +52,7 @@ export class Ticker {
       const removed = await pruneChangeLog(this.options.db, this.options.retentionMs);
       if (removed > 0) this.options.log.info({ removed }, 'pruned expired change history');
     } catch (error) {
+      if (isConnectionError(error)) return; // tried again at the next interval
       this.options.log.warn({ err: error }, 'pruning the change log failed');
     }
   }

@@ -18,6 +18,8 @@ export interface EmbeddedOptions {
   dir: string;
   port?: number;
   onLog?: (line: string) => void;
+  /** Server settings on its command line, over the defaults below (tests: a small max_connections). */
+  settings?: Record<string, string | number>;
 }
 
 const isRoot = process.getuid?.() === 0;
@@ -71,6 +73,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
       'unix_socket_directories=',
       '-c',
       'max_connections=200',
+      ...Object.entries(options.settings ?? {}).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
     ],
     onLog: (m) => log(String(m).trim()),
     onError: (m) => log(String(m instanceof Error ? m.message : m).trim()),

@@ -10,7 +10,7 @@ import type { Plugin } from 'graphql-yoga';
 import type { SecurityConfig } from '../auth/config.ts';
 import { createSecurity } from '../auth/security.ts';
 import type { ChangeFeed } from '../changes/feed.ts';
-import type { Db } from '../db/connect.ts';
+import { type Db, databaseStatus } from '../db/connect.ts';
 import type { Logger } from '../log.ts';
 import { limitRequestBodies } from './body-limit.ts';
 import { createMetrics } from './metrics.ts';
@@ -98,6 +98,7 @@ export function buildApp({
         metrics.feedListening.set(status.listening ? 1 : 0);
         metrics.subscribers.set(status.subscribers);
         if (status.headTick !== undefined) metrics.feedHeadTick.set(status.headTick);
+        metrics.observe(status, databaseStatus(db));
         return new Response(await metrics.registry.metrics(), {
           headers: { 'content-type': metrics.registry.contentType },
         });

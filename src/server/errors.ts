@@ -1,12 +1,22 @@
 import { GraphQLError } from 'graphql';
 import { createGraphQLError, maskError } from 'graphql-yoga';
+import { isConnectionError, serviceUnavailable } from '../db/connection-errors.ts';
 import { DomainError } from '../errors.ts';
 import { asVariableInputError } from './input-errors.ts';
 
+/**
+ * What the API layers answer for an error: a domain error as it is, a lost or unreachable
+ * database as SERVICE_UNAVAILABLE (without its internals), anything else undefined (masked).
+ */
+export function toDomainError(error: unknown): DomainError | undefined {
+  if (error instanceof DomainError) return error;
+  return isConnectionError(error) ? serviceUnavailable() : undefined;
+}
+
 /** The one place where domain errors become GraphQL errors; anything unexpected stays masked. */
 export function maskGraphQLError(error: unknown, message: string, isDev?: boolean): Error {
-  const original = error instanceof GraphQLError ? error.originalError : error;
-  if (original instanceof DomainError) {
+  const original = toDomainError(error instanceof GraphQLError ? error.originalError : error);
+  if (original) {
     return createGraphQLError(original.message, {
       nodes: error instanceof GraphQLError ? error.nodes : undefined,
       path: error instanceof GraphQLError ? error.path : undefined,

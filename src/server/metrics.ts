@@ -3,7 +3,39 @@ import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  // Totals kept elsewhere (the gate, the feed) become counters by adding what is new at scrape.
+  const totals = new Map<Counter, number>();
+  const observeTotal = (counter: Counter, total: number) => {
+    const seen = totals.get(counter) ?? 0;
+    if (total > seen) counter.inc(total - seen);
+    totals.set(counter, total);
+  };
+  const databaseReachable = new Gauge({
+    name: 'realtime_orders_database_reachable',
+    help: '0 while the database does not answer and requests fail at once with SERVICE_UNAVAILABLE',
+    registers: [registry],
+  });
+  const databaseConnectionErrors = new Counter({
+    name: 'realtime_orders_database_connection_errors_total',
+    help: 'Pooled database sessions lost or connections refused (terminated, server down, network, too many clients)',
+    registers: [registry],
+  });
+  const feedConnectionLosses = new Counter({
+    name: 'realtime_orders_feed_connection_losses_total',
+    help: "Times the change feed's own connection (LISTEN, ticker lock) was lost and reconnection began",
+    registers: [registry],
+  });
   return {
+    /** Updates what is read from the database gate and the feed at scrape time. */
+    observe(
+      feed: { connectionLosses: number },
+      database: { reachable: boolean; connectionErrors: number } | undefined,
+    ) {
+      observeTotal(feedConnectionLosses, feed.connectionLosses);
+      if (!database) return;
+      databaseReachable.set(database.reachable ? 1 : 0);
+      observeTotal(databaseConnectionErrors, database.connectionErrors);
+    },
     registry,
     httpRequests: new Counter({
       name: 'realtime_orders_http_requests_total',

@@ -14,7 +14,7 @@ import {
 } from '../orders/scope.ts';
 import { validateOrderId, validatePageSize, validateStatus } from '../orders/validation.ts';
 import { payloadTooLarge } from './body-limit.ts';
-import { HTTP_STATUS } from './errors.ts';
+import { HTTP_STATUS, toDomainError } from './errors.ts';
 
 const MAX_BODY_BYTES = 64 * 1024;
 const DEFAULT_LIMIT = 50;
@@ -61,8 +61,9 @@ export function createRestHandler(
         return json(orderToJson(await deleteScopedOrder(db, scope, id, ifMatchVersion(request))));
       return methodNotAllowed('GET, PUT, PATCH, DELETE');
     } catch (error) {
-      if (error instanceof DomainError) return domainErrorResponse(error);
       if (error instanceof PayloadTooLarge) return payloadTooLarge(MAX_BODY_BYTES);
+      const known = toDomainError(error);
+      if (known) return domainErrorResponse(known);
       throw error;
     }
   };

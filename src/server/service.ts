@@ -50,7 +50,7 @@ export async function startService(
   }
   const databaseUrl = config.databaseUrl ?? (embedded as EmbeddedPostgres).url;
   const pool = createPool(databaseUrl);
-  const db = createDb(pool);
+  const db = createDb(pool, { log: log.child({ component: 'database' }) });
   const feed = new ChangeFeed({
     db,
     connectionString: databaseUrl,

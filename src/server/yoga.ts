@@ -6,6 +6,7 @@ import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { GraphQLError, type ValidationContext } from 'graphql';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import type { Security } from '../auth/security.ts';
+import { isConnectionError } from '../db/connection-errors.ts';
 import { DomainError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Context } from '../schema/builder.ts';
@@ -122,6 +123,9 @@ function logError(log: Logger, args: unknown[]): void {
       .join(' ') ||
     (error?.message ?? 'error');
   if (expected) log.debug({ reason: error?.message }, 'request refused');
+  // One line per request, no stack: the gate and the feed already say why the database is away.
+  else if (isConnectionError(cause))
+    log.warn({ reason: cause?.message }, 'request failed: database unavailable');
   else log.error({ err: cause }, message);
 }
 

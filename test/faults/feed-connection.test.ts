@@ -1,11 +1,18 @@
 import { rmSync } from 'node:fs';
-import net from 'node:net';
 import { afterAll, expect, test } from 'vitest';
 import { startEmbeddedPostgres } from '../../src/db/embedded.ts';
+import {
+  collect,
+  expectExactDelivery,
+  runWorkload,
+  seedOrders,
+  startFeed,
+  waitForCount,
+} from '../changes/harness.ts';
 import { createTestDatabase } from '../helpers/database.ts';
+import { startSilentProxy } from '../helpers/silent-proxy.ts';
 import { clusterTempDir } from '../helpers/temp-dir.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { collect, expectExactDelivery, runWorkload, seedOrders, startFeed, waitForCount } from './harness.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterAll(async () => {
@@ -92,41 +99,10 @@ test('PostgreSQL stopped and started mid-stream: subscribers stay and receive ev
   );
 });
 
-/** A TCP proxy whose existing connections can go silent, as on a network that drops packets. */
-async function startSilencingProxy(target: URL) {
-  const pairs: { silent: boolean; sockets: net.Socket[] }[] = [];
-  const server = net.createServer((client) => {
-    const upstream = net.connect(Number(target.port), target.hostname);
-    const pair = { silent: false, sockets: [client, upstream] };
-    pairs.push(pair);
-    client.on('data', (d) => pair.silent || upstream.write(d));
-    upstream.on('data', (d) => pair.silent || client.write(d));
-    for (const socket of pair.sockets) {
-      socket.on('error', () => {});
-      socket.on('close', () => {
-        for (const s of pair.sockets) s.destroy();
-      });
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = new URL(target);
-  url.port = String((server.address() as net.AddressInfo).port);
-  return {
-    url: url.toString(),
-    silenceAll: () => {
-      for (const pair of pairs) pair.silent = true;
-    },
-    close: async () => {
-      for (const pair of pairs) for (const s of pair.sockets) s.destroy();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
-
 test('a connection that goes silent without closing is noticed within seconds, and the feed catches up', async () => {
   const database = await createTestDatabase();
   cleanups.push(() => database.drop());
-  const proxy = await startSilencingProxy(new URL(database.url));
+  const proxy = await startSilentProxy(new URL(database.url));
   cleanups.push(() => proxy.close());
   const feed = await startFeed(database, {
     connectionString: proxy.url,
@@ -138,7 +114,7 @@ test('a connection that goes silent without closing is noticed within seconds, a
   const seed = await seedOrders(database, 3);
   await waitForCount(subscriber.changes, 3);
 
-  proxy.silenceAll();
+  proxy.silence();
   const silencedAt = Date.now();
   const during = await runWorkload(database.url, {
     writers: 2,
@@ -150,6 +126,7 @@ test('a connection that goes silent without closing is noticed within seconds, a
     message: 'the silent connection to be noticed',
   });
   expect(Date.now() - silencedAt).toBeLessThan(5_000);
+  proxy.restore();
   await waitFor(() => feed.status().listening, { timeoutMs: 10_000, message: 'a new connection' });
 
   const expected = [...seed.changes, ...during];

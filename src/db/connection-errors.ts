@@ -1,0 +1,52 @@
+import { DomainError } from '../errors.ts';
+
+/** What a client is told when the database cannot be reached: clear, and nothing about internals. */
+export const UNAVAILABLE_MESSAGE = 'The database cannot be reached right now; retry shortly.';
+
+export const serviceUnavailable = () => new DomainError('SERVICE_UNAVAILABLE', UNAVAILABLE_MESSAGE);
+
+// SQLSTATEs that mean "this session, or any session, cannot be had right now": class 08
+// (connection exception), 57P01-57P05 (admin/crash shutdown, cannot connect now, idle session
+// timeout), 53300 (too many connections), 25P03 (idle-in-transaction timeout ended the session).
+const CONNECTION_SQLSTATE = /^(08...|57P0[1-5]|53300|25P03)$/;
+// Errors of the socket under the session, as Node reports them.
+const SOCKET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EAI_AGAIN',
+]);
+// pg's own errors carry no code, only these messages.
+const PG_MESSAGES = [
+  /^Connection terminated/, // "... unexpectedly", "... due to connection timeout"
+  /is not queryable$/, // a client whose connection already failed, or was closed
+  /^timeout exceeded when trying to connect$/, // pg-pool's connectionTimeoutMillis
+  /^Query read timeout$/,
+];
+
+/**
+ * Whether `error` says the database could not be reached or the session was lost, as opposed to
+ * what a statement did wrong. The one classifier behind SERVICE_UNAVAILABLE (GraphQL, REST),
+ * the connection gate and the change feed's retries.
+ */
+export function isConnectionError(error: unknown): boolean {
+  if (error instanceof DomainError) return error.code === 'SERVICE_UNAVAILABLE';
+  if (!error || typeof error !== 'object') return false;
+  const { code, message, errors, cause } = error as {
+    code?: unknown;
+    message?: unknown;
+    errors?: unknown;
+    cause?: unknown;
+  };
+  if (typeof code === 'string' && (CONNECTION_SQLSTATE.test(code) || SOCKET_CODES.has(code))) return true;
+  if (typeof message === 'string' && typeof code !== 'string' && PG_MESSAGES.some((m) => m.test(message))) {
+    return true;
+  }
+  // Node reports a refused connection to every address of a host as an AggregateError.
+  if (Array.isArray(errors) && errors.length > 0 && errors.every(isConnectionError)) return true;
+  return cause !== undefined && cause !== error && isConnectionError(cause);
+}

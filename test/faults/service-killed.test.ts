@@ -1,0 +1,78 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { afterAll, expect, test } from 'vitest';
+import { freePort } from '../../src/db/embedded.ts';
+import { expectExactDelivery, waitForCount } from '../changes/harness.ts';
+import { createTestDatabase } from '../helpers/database.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { changeCursorOf, subscribeOverWebSocket } from './harness.ts';
+import { prepareMixedLoad, runMixedLoad } from './mixed-load.ts';
+
+const cleanups: (() => unknown)[] = [];
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => {});
+});
+
+/** `npm start` as an operator runs it, in a process of its own so that it can really die. */
+async function startProcess(databaseUrl: string, port: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    env: { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port), LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  cleanups.push(() => child.kill('SIGKILL'));
+  let output = '';
+  child.stdout?.on('data', (chunk) => {
+    output += chunk;
+  });
+  child.stderr?.on('data', (chunk) => {
+    output += chunk;
+  });
+  await waitFor(() => output.includes('is ready') || child.exitCode !== null, { timeoutMs: 30_000 });
+  if (child.exitCode !== null) throw new Error(`the service exited: ${output}`);
+  return child;
+}
+
+test('the service SIGKILLed mid-stream and started again: clients that resume with their cursor lose nothing and get nothing twice', async () => {
+  const database = await createTestDatabase();
+  cleanups.push(() => database.drop());
+  const port = await freePort();
+  const first = await startProcess(database.url, port);
+  const base = `http://127.0.0.1:${port}`;
+  const seed = await prepareMixedLoad(database);
+  const after = await changeCursorOf(base);
+  const subscribers = [
+    subscribeOverWebSocket(`ws://127.0.0.1:${port}/graphql`, { after, resume: true }),
+    subscribeOverWebSocket(`ws://127.0.0.1:${port}/graphql`, { after, resume: true }),
+  ];
+  cleanups.push(() => {
+    for (const s of subscribers) s.stop();
+  });
+  await waitFor(() => subscribers.every((s) => s.connections > 0), { message: 'subscribers' });
+
+  let finish!: () => void;
+  const finished = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
+  const load = runMixedLoad(database.url, seed.ids, { until: finished, longMs: 3_000, bulkAfterMs: 200 });
+  // Mid-stream: the 20,000-row UPDATE is on its way to the subscribers.
+  await waitFor(() => subscribers.every((s) => s.changes.length > 1_000), {
+    timeoutMs: 30_000,
+    message: 'the bulk update to be streaming',
+  });
+  const exited = new Promise((resolve) => first.once('exit', resolve));
+  first.kill('SIGKILL');
+  await exited;
+  const delivered = subscribers.map((s) => s.changes.length);
+  await new Promise((r) => setTimeout(r, 1_000));
+  await startProcess(database.url, port);
+  await new Promise((r) => setTimeout(r, 1_500));
+  finish();
+  const committed = await load;
+
+  for (const [i, subscriber] of subscribers.entries()) {
+    await waitForCount(subscriber.changes, committed.length, 30_000).catch(() => {});
+    expect(subscriber.connections, 'reconnected to the new process').toBeGreaterThanOrEqual(2);
+    expect(delivered[i], 'killed mid-stream').toBeLessThan(committed.length);
+    expect(subscriber.errors).toEqual([]);
+    expectExactDelivery(subscriber.changes, committed);
+  }
+}, 90_000);
