@@ -43,6 +43,15 @@ const BARE_TABLE = `
   CREATE TRIGGER bare_orders_stamp_insert BEFORE INSERT ON bare_orders FOR EACH ROW EXECUTE FUNCTION orders_stamp_insert();
   CREATE TRIGGER bare_orders_stamp_update BEFORE UPDATE ON bare_orders FOR EACH ROW EXECUTE FUNCTION orders_stamp_update();`;
 
+/** Writers update random ids 1..WRITER_ROWS: make sure they all exist (ids are never reused). */
+const WRITER_ROWS = 20_000;
+async function seedRows(sql: pg.Client, table: string, rows: number): Promise<void> {
+  await sql.query(
+    `INSERT INTO ${table} (customer_name, product_name)
+     SELECT 'w', 'item' FROM generate_series(1, ${rows} - (SELECT coalesce(max(id), 0) FROM ${table}))`,
+  );
+}
+
 async function main() {
   const dir = clusterTempDir('realtime-orders-bench-');
   const embedded = process.env.BENCH_DATABASE_URL ? undefined : await startEmbeddedPostgres({ dir });
@@ -234,15 +243,11 @@ async function main() {
 
     if (wanted('writers')) {
       const seconds = quick ? 5 : 15;
-      for (const table of ['orders', 'bare_orders']) {
-        await sql.query(
-          `INSERT INTO ${table} (customer_name, product_name) SELECT 'w', 'item' FROM generate_series(1, 20000)`,
-        );
-      }
+      for (const table of ['orders', 'bare_orders']) await seedRows(sql, table, WRITER_ROWS);
       console.log(`8 writers, 1-row UPDATEs, ${seconds} s each (${findPgbench() ?? 'Node driver'})`);
       const runs = await repeat('writers', async () => {
-        const bare = await updateThroughput(databaseUrl, 'bare_orders', 20_000, seconds);
-        const captured = await updateThroughput(databaseUrl, 'orders', 20_000, seconds);
+        const bare = await updateThroughput(databaseUrl, 'bare_orders', WRITER_ROWS, seconds);
+        const captured = await updateThroughput(databaseUrl, 'orders', WRITER_ROWS, seconds);
         return { bare: bare.tps, captured: captured.tps, ratio: captured.tps / bare.tps };
       });
       const ratio = summary(
@@ -272,6 +277,7 @@ async function main() {
     if (wanted('pace')) {
       const seconds = quick ? 10 : 30;
       console.log(`1 subscriber, 8 writers at full speed for ${seconds} s`);
+      await seedRows(sql, 'orders', WRITER_ROWS);
       const runs = await repeat('pace', async () => {
         let received = 0;
         let last = 0;
@@ -288,7 +294,7 @@ async function main() {
           },
         );
         await sleep(500);
-        const writers = await updateThroughput(databaseUrl, 'orders', 20_000, seconds);
+        const writers = await updateThroughput(databaseUrl, 'orders', WRITER_ROWS, seconds);
         const stopped = performance.now();
         const after = Number((await sql.query('SELECT max(seq) AS s FROM order_changes')).rows[0].s);
         const expected = after - before;
