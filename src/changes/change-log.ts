@@ -139,28 +139,55 @@ export class ChangeLog {
         position = { tick: next.id, last: 0, seq: 0 };
       }
       const batch = await this.batch(position.tick);
-      for (const tx of batch.transactions) {
-        if (tx.last < position.last) continue;
-        const afterSeq = tx.last === position.last ? position.seq : 0;
-        if (afterSeq >= tx.last) continue;
-        const rows = await this.transactionChanges(tx.txid, afterSeq, limit - entries.length);
-        for (const row of rows) {
-          const entry = toEntry(row, batch, tx.last);
-          entries.push(entry);
-          position = entry.position;
-        }
-        if (entries.length >= limit) return { entries, position };
+      const { rows, rest } = await this.batchChanges(batch, position, limit - entries.length);
+      for (const row of rows) {
+        const entry = toEntry(row, batch, Number(row.last));
+        entries.push(entry);
+        position = entry.position;
       }
-      position = endOfTick(position.tick);
+      if (entries.length >= limit) return { entries, position };
+      // Transactions left out of this query (their counts seemed to fill the page) come next.
+      if (!rest) position = endOfTick(position.tick);
     }
     return { entries, position };
   }
 
-  private async transactionChanges(txid: string, afterSeq: number, limit: number): Promise<ChangeRow[]> {
+  /**
+   * Up to `limit` changes of a batch after `from`, in delivery order, in one query: the transactions
+   * that can hold them (their counts are known) each read through read_order_changes, which keeps
+   * the ordered index scan of (txid, seq), so a page of a 100k-row transaction reads only the page.
+   */
+  private async batchChanges(
+    batch: Batch,
+    from: Position,
+    limit: number,
+  ): Promise<{ rows: ChangeRow[]; rest: boolean }> {
+    const txids: string[] = [];
+    const lasts: number[] = [];
+    const afters: number[] = [];
+    let room = 0;
+    let rest = false;
+    for (const tx of batch.transactions) {
+      if (room >= limit) {
+        rest = true;
+        break;
+      }
+      if (tx.last < from.last) continue;
+      const afterSeq = tx.last === from.last ? from.seq : 0;
+      if (afterSeq >= tx.last) continue;
+      txids.push(tx.txid);
+      lasts.push(tx.last);
+      afters.push(afterSeq);
+      room += tx.count;
+    }
+    if (txids.length === 0) return { rows: [], rest: false };
     const { rows } = await sql<ChangeRow>`
-      SELECT seq, txid::text, op, order_id, old_row, new_row, actor
-      FROM read_order_changes(${txid}::xid8, ${afterSeq}, ${limit})`.execute(this.db);
-    return rows;
+      SELECT c.seq, c.txid::text, c.op, c.order_id, c.old_row, c.new_row, c.actor, t.last
+      FROM unnest(${txids}::xid8[], ${lasts}::bigint[], ${afters}::bigint[]) WITH ORDINALITY
+        AS t(txid, last, after_seq, ord)
+      CROSS JOIN LATERAL read_order_changes(t.txid, t.after_seq, ${limit}) c
+      ORDER BY t.ord, c.seq LIMIT ${limit}`.execute(this.db);
+    return { rows, rest };
   }
 
   private remember(row: TickRow): Tick {
@@ -184,6 +211,8 @@ interface ChangeRow {
   old_row: OrderRow | null;
   new_row: OrderRow | null;
   actor: string | null;
+  /** The seq of the last change of this row's transaction: its place in the batch. */
+  last: string;
 }
 
 function toEntry(row: ChangeRow, batch: Batch, last: number): LogEntry {
