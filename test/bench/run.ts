@@ -76,6 +76,7 @@ async function main() {
     });
 
     const streams: [string, number, number, Target[]][] = [
+      ['light', 100, 20, ['graphql-ws']],
       ['latency', 100, 200, ['graphql-ws', 'sse']],
       ['latency', 1000, 20, ['graphql-ws']],
       ['fanout', 2000, 50, ['graphql-ws']],
@@ -105,7 +106,7 @@ async function main() {
             d,
           );
         const missing = serviceRuns.reduce((n, r) => n + r.missing, 0);
-        if (name === 'latency') {
+        if (name === 'latency' || name === 'light') {
           rows.push({
             measure: `${label}: latency p50 (ms)`,
             floor: f('p50').text,
