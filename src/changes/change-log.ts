@@ -99,20 +99,30 @@ export class ChangeLog {
   async batch(tickId: number): Promise<Batch> {
     const cached = this.batches.get(tickId);
     if (cached) return cached;
-    const { rows } = await sql<TickRow>`
-      SELECT tick_id, snapshot::text, created_at FROM change_ticks
-      WHERE tick_id <= ${tickId} ORDER BY tick_id DESC LIMIT 2`.execute(this.db);
-    const [current, before] = rows;
-    if (!current || Number(current.tick_id) !== tickId || !before) throw expired();
-    const tick = this.remember(current);
-    const { rows: txs } = await sql<{ txid: string; last: string; count: string }>`
-      SELECT txid::text, max(seq) AS last, count(*) AS count FROM order_changes
-      WHERE txid >= pg_snapshot_xmin(${before.snapshot}::pg_snapshot)
-        AND txid < pg_snapshot_xmax(${tick.snapshot}::pg_snapshot)
-        AND pg_visible_in_snapshot(txid, ${tick.snapshot}::pg_snapshot)
-        AND NOT pg_visible_in_snapshot(txid, ${before.snapshot}::pg_snapshot)
-      GROUP BY txid ORDER BY last`.execute(this.db);
-    const transactions = txs.map((t) => ({ txid: t.txid, last: Number(t.last), count: Number(t.count) }));
+    // The tick, its predecessor and the batch's transactions in one round trip. No row at all:
+    // the predecessor was pruned, so the batch can no longer be read whole.
+    const { rows: txs } = await sql<
+      TickRow & { before: string; txid: string | null; last: string; count: string }
+    >`
+      WITH pair AS (
+        SELECT tick_id, snapshot, created_at FROM change_ticks
+        WHERE tick_id <= ${tickId} ORDER BY tick_id DESC LIMIT 2
+      ), cur AS (SELECT * FROM pair WHERE tick_id = ${tickId}), prev AS (SELECT * FROM pair WHERE tick_id = ${tickId - 1})
+      SELECT cur.tick_id, cur.snapshot::text, cur.created_at, prev.snapshot::text AS before, tx.txid, tx.last, tx.count
+      FROM cur CROSS JOIN prev LEFT JOIN LATERAL (
+        SELECT txid::text, max(seq) AS last, count(*) AS count FROM order_changes
+        WHERE txid >= pg_snapshot_xmin(prev.snapshot) AND txid < pg_snapshot_xmax(cur.snapshot)
+          AND pg_visible_in_snapshot(txid, cur.snapshot) AND NOT pg_visible_in_snapshot(txid, prev.snapshot)
+        GROUP BY txid
+      ) tx ON true
+      ORDER BY tx.last`.execute(this.db);
+    const first = txs[0];
+    if (!first) throw expired();
+    const tick = this.remember(first);
+    const before = { snapshot: first.before };
+    const transactions = txs.flatMap((t) =>
+      t.txid === null ? [] : [{ txid: t.txid, last: Number(t.last), count: Number(t.count) }],
+    );
     const batch: Batch = {
       tick,
       previous: parseSnapshot(before.snapshot),

@@ -95,7 +95,11 @@ export class FeedConnection {
     };
     client.on('error', (error) => this.drop?.(error.message));
     client.on('end', () => this.drop?.('connection closed'));
-    client.on('notification', (msg) => this.options.onNotification(msg.channel));
+    client.on('notification', (msg) => {
+      // A tick this session made itself is already being read (the Ticker's onTick): no echo.
+      if (msg.channel === TICKS_CHANNEL && msg.processId === ownPid(client)) return;
+      this.options.onNotification(msg.channel);
+    });
     this.client = client;
     let timer: NodeJS.Timeout | undefined;
     try {
@@ -143,6 +147,8 @@ export class FeedConnection {
     this.leader = locked;
   }
 }
+
+const ownPid = (client: pg.Client) => (client as unknown as { processID?: number }).processID;
 
 // end() waits for the server to acknowledge, which never happens on a dead network.
 function destroy(client: pg.Client): void {
