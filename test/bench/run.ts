@@ -139,6 +139,13 @@ async function main() {
           target: name === 'fanout' ? '≤ 15 µs' : undefined,
           met: name === 'fanout' ? s('cpuMicrosPerDelivery').median <= 15 : undefined,
         });
+        if (name === 'light') {
+          rows.push({
+            measure: `${label}: database queries per change, besides the write (1 s health checks included)`,
+            floor: f('queriesPerChange', 2).text,
+            service: s('queriesPerChange', 2).text,
+          });
+        }
         if (missing > 0)
           rows.push({
             measure: `${label}: deliveries missing (timed out)`,

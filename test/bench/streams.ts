@@ -16,7 +16,18 @@ export interface StreamResult {
   deliveriesPerSecond: number;
   cpuMicrosPerDelivery: number;
   missing: number;
+  /** Database transactions (queries, for the feed) per change, besides the writer's own. */
+  queriesPerChange: number;
 }
+
+const transactionsSoFar = async (pool: pg.Pool): Promise<number> => {
+  // Backends report their counts once idle for a second: let them.
+  await sleep(1_500);
+  const { rows } = await pool.query(
+    'SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = current_database()',
+  );
+  return Number(rows[0].n);
+};
 
 const SERVICE_QUERY = (operation: string) =>
   `subscription { orderChanged(where: { operations: [${operation}] }) { cursor operation changedFields order { id customerName productName quantity status version updatedAt } } }`;
@@ -75,6 +86,7 @@ export async function stream(
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
   try {
     await Promise.all(Array.from({ length: 4 }, () => pool.query('SELECT 1')));
+    const transactionsBefore = await transactionsSoFar(pool);
     const total = Math.round(options.rate * options.seconds);
     const cpuBefore = cpuMicros(served.pid);
     const started = performance.now();
@@ -102,6 +114,7 @@ export async function stream(
     );
     await sleep(200);
     const cpu = cpuMicros(served.pid) - cpuBefore;
+    const queries = (await transactionsSoFar(pool)) - transactionsBefore - total - 2;
     latencies.sort((a, b) => a - b);
     return {
       p50: percentile(latencies, 50),
@@ -109,6 +122,7 @@ export async function stream(
       deliveriesPerSecond: deliveries / ((lastArrival - started) / 1000),
       cpuMicrosPerDelivery: cpu / deliveries,
       missing: expected - deliveries,
+      queriesPerChange: queries / total,
     };
   } finally {
     for (const s of subscribers) s.close();
