@@ -134,6 +134,51 @@ export class ChangeLog {
   }
 
   /**
+   * A tick's whole batch in delivery order, in one round trip, when it has at most `max` changes;
+   * undefined when it has more (readers then read it a page at a time). Either way the batch's
+   * transactions are remembered, as batch() would.
+   */
+  async wholeBatch(tickId: number, max: number): Promise<LogEntry[] | undefined> {
+    const { rows } = await sql<
+      TickRow & Partial<ChangeRow> & { before: string; tx: string | null; tx_last: string; tx_count: string }
+    >`
+      WITH pair AS (
+        SELECT tick_id, snapshot, created_at FROM change_ticks
+        WHERE tick_id <= ${tickId} ORDER BY tick_id DESC LIMIT 2
+      ), cur AS (SELECT * FROM pair WHERE tick_id = ${tickId}), prev AS (SELECT * FROM pair WHERE tick_id = ${tickId - 1}),
+      txs AS (
+        SELECT txid, max(seq) AS last, count(*) AS count FROM order_changes, cur, prev
+        WHERE txid >= pg_snapshot_xmin(prev.snapshot) AND txid < pg_snapshot_xmax(cur.snapshot)
+          AND pg_visible_in_snapshot(txid, cur.snapshot) AND NOT pg_visible_in_snapshot(txid, prev.snapshot)
+        GROUP BY txid
+      ), small AS (SELECT coalesce(sum(count), 0) <= ${max} AS yes FROM txs)
+      SELECT cur.tick_id, cur.snapshot::text, cur.created_at, prev.snapshot::text AS before,
+        t.txid::text AS tx, t.last AS tx_last, t.count AS tx_count,
+        c.seq, c.txid::text, c.op, c.order_id, c.old_row, c.new_row, c.actor
+      FROM cur CROSS JOIN prev LEFT JOIN txs t ON true
+      LEFT JOIN LATERAL (
+        SELECT * FROM order_changes o WHERE o.txid = t.txid AND (SELECT yes FROM small) ORDER BY o.seq
+      ) c ON true
+      ORDER BY t.last, c.seq`.execute(this.db);
+    const first = rows[0];
+    if (!first) throw expired();
+    const transactions: Batch['transactions'] = [];
+    for (const row of rows) {
+      if (row.tx === null || transactions.at(-1)?.txid === row.tx) continue;
+      transactions.push({ txid: row.tx, last: Number(row.tx_last), count: Number(row.tx_count) });
+    }
+    const batch: Batch = {
+      tick: this.remember(first),
+      previous: parseSnapshot(first.before),
+      transactions,
+      size: transactions.reduce((n, t) => n + t.count, 0),
+    };
+    setBounded(this.batches, tickId, batch, this.cacheSize);
+    if (batch.size > max) return undefined;
+    return rows.flatMap((row) => (row.seq ? [toEntry(row as ChangeRow, batch, Number(row.tx_last))] : []));
+  }
+
+  /**
    * Up to `limit` entries after `from`, never past the end of tick `untilTick`.
    */
   async readAfter(from: Position, limit: number, untilTick: number): Promise<ReadResult> {

@@ -281,15 +281,11 @@ export class ChangeFeed {
       for (;;) {
         const ticks = await this.changeLog.ticksAfter(this.requireHead().tick, 100);
         for (const tick of ticks) {
-          const batch = await this.changeLog.batch(tick.id);
+          const entries = await this.changeLog.wholeBatch(tick.id, this.windowSize / 2);
           const end = endOfTick(tick.id);
-          if (batch.size > this.windowSize / 2) {
-            // Too big to hold: readers behind it read it from the log at their own pace.
-            this.window?.reset(end);
-          } else {
-            const { entries } = await this.changeLog.readAfter(this.requireHead(), batch.size + 1, tick.id);
-            this.window?.append(entries);
-          }
+          // Too big to hold: readers behind it read it from the log at their own pace.
+          if (!entries) this.window?.reset(end);
+          else this.window?.append(entries);
           this.head = end;
           this.wake();
         }
