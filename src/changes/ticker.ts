@@ -14,13 +14,15 @@ export interface TickerOptions {
   onTick: () => void;
   /** While changes keep coming, tick this often instead of waiting for wake-ups (default 2 ms). */
   activeIntervalMs?: number;
-  /** After this long without a change, go back to sleep and let writers wake it (default 500 ms). */
+  /** Two ticks with changes this close together wake the ticker up (default 20 ms). */
+  busyGapMs?: number;
+  /** After this long without a change, go back to sleep and let writers wake it (default 40 ms). */
   idleAfterMs?: number;
 }
 
 /**
  * Asleep: writers' capture triggers send a wake-up (NOTIFY), and the feed's safety-net poll ticks.
- * Awake: the flag `change_ticker_awake` tells writers not to notify (NOTIFY serializes their
+ * Awake (once changes come less than `busyGapMs` apart): the flag `change_ticker_awake` tells writers not to notify (NOTIFY serializes their
  * commits), and the ticker polls every `activeIntervalMs` instead. Draining: marked asleep again,
  * still polling until every transaction that started while it was awake, and so may have skipped
  * its wake-up, has ended; the tick after that has their changes.
@@ -82,10 +84,14 @@ export class Ticker {
   private async nextMode(row: PollRow): Promise<void> {
     const now = performance.now();
     if (row.tick) {
+      // A lone change costs one wake-up, which is cheap; polling pays off once they come often.
+      const busy = now - this.lastChangeAt < (this.options.busyGapMs ?? 20);
       this.lastChangeAt = now;
-      if (this.mode !== 'awake' || row.awake !== '1') await this.setAwake(true);
-      this.mode = 'awake';
-    } else if (this.mode === 'awake' && now - this.lastChangeAt > (this.options.idleAfterMs ?? 500)) {
+      if ((this.mode === 'awake' && row.awake !== '1') || (this.mode !== 'awake' && busy)) {
+        await this.setAwake(true);
+        this.mode = 'awake';
+      }
+    } else if (this.mode === 'awake' && now - this.lastChangeAt > (this.options.idleAfterMs ?? 40)) {
       await this.startDraining();
     } else if (this.mode === 'draining' && BigInt(row.xmin) >= this.drainXmax) {
       this.mode = 'asleep';
