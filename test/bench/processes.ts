@@ -43,7 +43,9 @@ async function serve(
 /** The service as `npm start` runs it; BENCH_SERVICE_ENTRY picks another entry (a compiled one). */
 export function startService(databaseUrl: string): Promise<Served> {
   const entry = process.env.BENCH_SERVICE_ENTRY;
-  const args = entry ? [entry] : ['--import', 'tsx', 'src/main.ts'];
+  // e.g. BENCH_SERVICE_NODE_ARGS="--cpu-prof --cpu-prof-dir=prof" to profile the service.
+  const nodeArgs = process.env.BENCH_SERVICE_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const args = [...nodeArgs, ...(entry ? [entry] : ['--import', 'tsx', 'src/main.ts'])];
   return serve(args, { DATABASE_URL: databaseUrl }, 'is ready', '/graphql');
 }
 

@@ -1,6 +1,6 @@
 /** Writes test/bench/RESULTS.md: the machine, the commit, each figure next to the floor's. */
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -27,6 +27,7 @@ export function writeResults(report: Report): string {
   const cpus = os.cpus();
   const machine = `${cpus.length} × ${cpus[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}, Node ${process.version}`;
   const file = path.resolve('test/bench/RESULTS.md');
+  const notes = path.resolve('test/bench/notes.md');
   const verdict = (r: Row) => (r.met === undefined ? '' : r.met ? 'met' : 'NOT MET');
   writeFileSync(
     file,
@@ -41,7 +42,7 @@ export function writeResults(report: Report): string {
       '  floor and service alternate within each run.',
       `- Load average (1/5/15 min) before: ${report.loadBefore}; after: ${report.loadAfter}.` +
         ' The database, the server, the floor and the load driver share these cores; other processes' +
-        ' may have loaded the machine too (see notes below), so ratios to the floor are what count.',
+        ' may have loaded the machine too (see the notes below), so ratios to the floor are what count.',
       `- Writers: ${report.pgbench ? `pgbench (${report.pgbench})` : 'the Node driver (no pgbench found)'}, 8 clients.`,
       `- Whole run: ${report.minutes.toFixed(1)} minutes.`,
       '',
@@ -54,6 +55,7 @@ export function writeResults(report: Report): string {
         (r) => `| ${r.measure} | ${r.floor} | ${r.service} | ${r.target ?? ''} | ${verdict(r)} |`,
       ),
       '',
+      existsSync(notes) ? readFileSync(notes, 'utf8') : '',
     ].join('\n'),
   );
   // The repository's formatter aligns Markdown tables; `npm run lint` checks this file too.

@@ -4,6 +4,9 @@
  * the same run, each scenario BENCH_RUNS times (default 3), floor and service alternating.
  * Writes test/bench/RESULTS.md. `npm run bench -- --quick` (or BENCH_QUICK=1) shortens every
  * scenario so that a whole run fits a loaded laptop; ratios to the floor are what count.
+ * BENCH_ONLY=light,latency,fanout,bulk,e2e,writers,pace runs some scenarios; BENCH_SERVICE_ENTRY
+ * starts another entry (a compiled build); BENCH_SERVICE_NODE_ARGS passes node flags (--cpu-prof).
+ * test/bench/notes.md (the analysis of the gaps) is appended to RESULTS.md.
  */
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
