@@ -99,20 +99,30 @@ export class ChangeLog {
   async batch(tickId: number): Promise<Batch> {
     const cached = this.batches.get(tickId);
     if (cached) return cached;
-    const { rows } = await sql<TickRow>`
-      SELECT tick_id, snapshot::text, created_at FROM change_ticks
-      WHERE tick_id <= ${tickId} ORDER BY tick_id DESC LIMIT 2`.execute(this.db);
-    const [current, before] = rows;
-    if (!current || Number(current.tick_id) !== tickId || !before) throw expired();
-    const tick = this.remember(current);
-    const { rows: txs } = await sql<{ txid: string; last: string; count: string }>`
-      SELECT txid::text, max(seq) AS last, count(*) AS count FROM order_changes
-      WHERE txid >= pg_snapshot_xmin(${before.snapshot}::pg_snapshot)
-        AND txid < pg_snapshot_xmax(${tick.snapshot}::pg_snapshot)
-        AND pg_visible_in_snapshot(txid, ${tick.snapshot}::pg_snapshot)
-        AND NOT pg_visible_in_snapshot(txid, ${before.snapshot}::pg_snapshot)
-      GROUP BY txid ORDER BY last`.execute(this.db);
-    const transactions = txs.map((t) => ({ txid: t.txid, last: Number(t.last), count: Number(t.count) }));
+    // The tick, its predecessor and the batch's transactions in one round trip. No row at all:
+    // the predecessor was pruned, so the batch can no longer be read whole.
+    const { rows: txs } = await sql<
+      TickRow & { before: string; txid: string | null; last: string; count: string }
+    >`
+      WITH pair AS (
+        SELECT tick_id, snapshot, created_at FROM change_ticks
+        WHERE tick_id <= ${tickId} ORDER BY tick_id DESC LIMIT 2
+      ), cur AS (SELECT * FROM pair WHERE tick_id = ${tickId}), prev AS (SELECT * FROM pair WHERE tick_id = ${tickId - 1})
+      SELECT cur.tick_id, cur.snapshot::text, cur.created_at, prev.snapshot::text AS before, tx.txid, tx.last, tx.count
+      FROM cur CROSS JOIN prev LEFT JOIN LATERAL (
+        SELECT txid::text, max(seq) AS last, count(*) AS count FROM order_changes
+        WHERE txid >= pg_snapshot_xmin(prev.snapshot) AND txid < pg_snapshot_xmax(cur.snapshot)
+          AND pg_visible_in_snapshot(txid, cur.snapshot) AND NOT pg_visible_in_snapshot(txid, prev.snapshot)
+        GROUP BY txid
+      ) tx ON true
+      ORDER BY tx.last`.execute(this.db);
+    const first = txs[0];
+    if (!first) throw expired();
+    const tick = this.remember(first);
+    const before = { snapshot: first.before };
+    const transactions = txs.flatMap((t) =>
+      t.txid === null ? [] : [{ txid: t.txid, last: Number(t.last), count: Number(t.count) }],
+    );
     const batch: Batch = {
       tick,
       previous: parseSnapshot(before.snapshot),
@@ -121,6 +131,51 @@ export class ChangeLog {
     };
     setBounded(this.batches, tickId, batch, this.cacheSize);
     return batch;
+  }
+
+  /**
+   * A tick's whole batch in delivery order, in one round trip, when it has at most `max` changes;
+   * undefined when it has more (readers then read it a page at a time). Either way the batch's
+   * transactions are remembered, as batch() would.
+   */
+  async wholeBatch(tickId: number, max: number): Promise<LogEntry[] | undefined> {
+    const { rows } = await sql<
+      TickRow & Partial<ChangeRow> & { before: string; tx: string | null; tx_last: string; tx_count: string }
+    >`
+      WITH pair AS (
+        SELECT tick_id, snapshot, created_at FROM change_ticks
+        WHERE tick_id <= ${tickId} ORDER BY tick_id DESC LIMIT 2
+      ), cur AS (SELECT * FROM pair WHERE tick_id = ${tickId}), prev AS (SELECT * FROM pair WHERE tick_id = ${tickId - 1}),
+      txs AS (
+        SELECT txid, max(seq) AS last, count(*) AS count FROM order_changes, cur, prev
+        WHERE txid >= pg_snapshot_xmin(prev.snapshot) AND txid < pg_snapshot_xmax(cur.snapshot)
+          AND pg_visible_in_snapshot(txid, cur.snapshot) AND NOT pg_visible_in_snapshot(txid, prev.snapshot)
+        GROUP BY txid
+      ), small AS (SELECT coalesce(sum(count), 0) <= ${max} AS yes FROM txs)
+      SELECT cur.tick_id, cur.snapshot::text, cur.created_at, prev.snapshot::text AS before,
+        t.txid::text AS tx, t.last AS tx_last, t.count AS tx_count,
+        c.seq, c.txid::text, c.op, c.order_id, c.old_row, c.new_row, c.actor
+      FROM cur CROSS JOIN prev LEFT JOIN txs t ON true
+      LEFT JOIN LATERAL (
+        SELECT * FROM order_changes o WHERE o.txid = t.txid AND (SELECT yes FROM small) ORDER BY o.seq
+      ) c ON true
+      ORDER BY t.last, c.seq`.execute(this.db);
+    const first = rows[0];
+    if (!first) throw expired();
+    const transactions: Batch['transactions'] = [];
+    for (const row of rows) {
+      if (row.tx === null || transactions.at(-1)?.txid === row.tx) continue;
+      transactions.push({ txid: row.tx, last: Number(row.tx_last), count: Number(row.tx_count) });
+    }
+    const batch: Batch = {
+      tick: this.remember(first),
+      previous: parseSnapshot(first.before),
+      transactions,
+      size: transactions.reduce((n, t) => n + t.count, 0),
+    };
+    setBounded(this.batches, tickId, batch, this.cacheSize);
+    if (batch.size > max) return undefined;
+    return rows.flatMap((row) => (row.seq ? [toEntry(row as ChangeRow, batch, Number(row.tx_last))] : []));
   }
 
   /**
@@ -139,28 +194,55 @@ export class ChangeLog {
         position = { tick: next.id, last: 0, seq: 0 };
       }
       const batch = await this.batch(position.tick);
-      for (const tx of batch.transactions) {
-        if (tx.last < position.last) continue;
-        const afterSeq = tx.last === position.last ? position.seq : 0;
-        if (afterSeq >= tx.last) continue;
-        const rows = await this.transactionChanges(tx.txid, afterSeq, limit - entries.length);
-        for (const row of rows) {
-          const entry = toEntry(row, batch, tx.last);
-          entries.push(entry);
-          position = entry.position;
-        }
-        if (entries.length >= limit) return { entries, position };
+      const { rows, rest } = await this.batchChanges(batch, position, limit - entries.length);
+      for (const row of rows) {
+        const entry = toEntry(row, batch, Number(row.last));
+        entries.push(entry);
+        position = entry.position;
       }
-      position = endOfTick(position.tick);
+      if (entries.length >= limit) return { entries, position };
+      // Transactions left out of this query (their counts seemed to fill the page) come next.
+      if (!rest) position = endOfTick(position.tick);
     }
     return { entries, position };
   }
 
-  private async transactionChanges(txid: string, afterSeq: number, limit: number): Promise<ChangeRow[]> {
+  /**
+   * Up to `limit` changes of a batch after `from`, in delivery order, in one query: the transactions
+   * that can hold them (their counts are known) each read through read_order_changes, which keeps
+   * the ordered index scan of (txid, seq), so a page of a 100k-row transaction reads only the page.
+   */
+  private async batchChanges(
+    batch: Batch,
+    from: Position,
+    limit: number,
+  ): Promise<{ rows: ChangeRow[]; rest: boolean }> {
+    const txids: string[] = [];
+    const lasts: number[] = [];
+    const afters: number[] = [];
+    let room = 0;
+    let rest = false;
+    for (const tx of batch.transactions) {
+      if (room >= limit) {
+        rest = true;
+        break;
+      }
+      if (tx.last < from.last) continue;
+      const afterSeq = tx.last === from.last ? from.seq : 0;
+      if (afterSeq >= tx.last) continue;
+      txids.push(tx.txid);
+      lasts.push(tx.last);
+      afters.push(afterSeq);
+      room += tx.count;
+    }
+    if (txids.length === 0) return { rows: [], rest: false };
     const { rows } = await sql<ChangeRow>`
-      SELECT seq, txid::text, op, order_id, old_row, new_row, actor
-      FROM read_order_changes(${txid}::xid8, ${afterSeq}, ${limit})`.execute(this.db);
-    return rows;
+      SELECT c.seq, c.txid::text, c.op, c.order_id, c.old_row, c.new_row, c.actor, t.last
+      FROM unnest(${txids}::xid8[], ${lasts}::bigint[], ${afters}::bigint[]) WITH ORDINALITY
+        AS t(txid, last, after_seq, ord)
+      CROSS JOIN LATERAL read_order_changes(t.txid, t.after_seq, ${limit}) c
+      ORDER BY t.ord, c.seq LIMIT ${limit}`.execute(this.db);
+    return { rows, rest };
   }
 
   private remember(row: TickRow): Tick {
@@ -184,6 +266,8 @@ interface ChangeRow {
   old_row: OrderRow | null;
   new_row: OrderRow | null;
   actor: string | null;
+  /** The seq of the last change of this row's transaction: its place in the batch. */
+  last: string;
 }
 
 function toEntry(row: ChangeRow, batch: Batch, last: number): LogEntry {

@@ -98,7 +98,11 @@ export class FeedConnection {
     };
     client.on('error', (error) => this.drop?.(error.message));
     client.on('end', () => this.drop?.('connection closed'));
-    client.on('notification', (msg) => this.options.onNotification(msg.channel));
+    client.on('notification', (msg) => {
+      // A tick this session made itself is already being read (the Ticker's onTick): no echo.
+      if (msg.channel === TICKS_CHANNEL && msg.processId === ownPid(client)) return;
+      this.options.onNotification(msg.channel);
+    });
     this.client = client;
     let timer: NodeJS.Timeout | undefined;
     try {
@@ -146,3 +150,5 @@ export class FeedConnection {
     this.leader = locked;
   }
 }
+
+const ownPid = (client: pg.Client) => (client as unknown as { processID?: number }).processID;

@@ -308,15 +308,14 @@ export class ChangeFeed {
       for (;;) {
         const ticks = await this.changeLog.ticksAfter(this.requireHead().tick, 100);
         for (const tick of ticks) {
-          const batch = await this.changeLog.batch(tick.id);
           const end = endOfTick(tick.id);
-          if (batch.size > this.windowSize / 2) {
-            // Too big to hold: readers behind it read it from the log at their own pace.
-            this.window?.reset(end);
-          } else {
-            const { entries } = await this.changeLog.readAfter(this.requireHead(), batch.size + 1, tick.id);
-            this.window?.append(entries);
-          }
+          // The window only saves live subscribers a query; with none open, nothing is fetched
+          // (a reader that starts behind the window reads the log, as after a big batch).
+          const entries =
+            this.subscribers > 0 ? await this.changeLog.wholeBatch(tick.id, this.windowSize / 2) : undefined;
+          // Too big to hold: readers behind it read it from the log at their own pace.
+          if (!entries) this.window?.reset(end);
+          else this.window?.append(entries);
           this.head = end;
           this.wake();
         }

@@ -13,6 +13,28 @@ export interface TickerOptions {
   retentionMs: number;
   /** Called when a new tick exists. */
   onTick: () => void;
+  /** While changes keep coming, tick this often instead of waiting for wake-ups (default 2 ms). */
+  activeIntervalMs?: number;
+  /** Two ticks with changes this close together wake the ticker up (default 20 ms). */
+  busyGapMs?: number;
+  /** After this long without a change, go back to sleep and let writers wake it (default 40 ms). */
+  idleAfterMs?: number;
+}
+
+/**
+ * Asleep: writers' capture triggers send a wake-up (NOTIFY), and the feed's safety-net poll ticks.
+ * Awake (once changes come less than `busyGapMs` apart): the flag `change_ticker_awake` tells writers not to notify (NOTIFY serializes their
+ * commits), and the ticker polls every `activeIntervalMs` instead. Draining: marked asleep again,
+ * still polling until every transaction that started while it was awake, and so may have skipped
+ * its wake-up, has ended; the tick after that has their changes.
+ */
+type Mode = 'asleep' | 'awake' | 'draining';
+
+interface PollRow {
+  tick: string | null;
+  /** xmin of the snapshot taken before the tick's own: transactions below it had ended. */
+  xmin: string;
+  awake: string;
 }
 
 /**
@@ -21,6 +43,10 @@ export interface TickerOptions {
  */
 export class Ticker {
   private stopped = false;
+  private mode: Mode = 'asleep';
+  private lastChangeAt = 0;
+  private drainXmax = 0n;
+  private timer: NodeJS.Timeout | undefined;
   /** Makes a tick of whatever committed since the last one; calls during one fold into one more. */
   readonly tick = serialized(() => this.makeTick());
 
@@ -28,22 +54,70 @@ export class Ticker {
 
   stop(): void {
     this.stopped = true;
+    clearTimeout(this.timer);
   }
 
   private async makeTick(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
     try {
       // On the lock holder's own session: a tick is never made by an instance that lost the lock.
-      const result = await this.options.connection.queryAsLeader<{ tick: string | null }>(
-        'SELECT make_change_tick() AS tick',
+      const result = await this.options.connection.queryAsLeader<PollRow>(
+        `SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin, make_change_tick() AS tick,
+           (SELECT last_value FROM change_ticker_awake)::text AS awake`,
       );
-      if (result?.rows[0]?.tick) this.options.onTick();
+      const row = result?.rows[0];
+      if (!row) {
+        this.mode = 'asleep';
+        return;
+      }
+      if (row.tick) this.options.onTick();
+      await this.nextMode(row);
     } catch (error) {
+      this.mode = 'asleep';
       if (this.stopped) return;
       // A lost connection is reported by the feed connection itself; a lock wait that timed out
       // (LOCK TABLE order_changes) is retried at the next wake-up or poll.
       if (isConnectionError(error)) return;
       this.options.log.warn({ reason: (error as Error).message }, 'making a tick failed; retrying');
     }
+    if (this.mode !== 'asleep' && !this.stopped) {
+      this.timer = setTimeout(this.tick, this.options.activeIntervalMs ?? 2);
+    }
+  }
+
+  private async nextMode(row: PollRow): Promise<void> {
+    const now = performance.now();
+    if (row.tick) {
+      // A lone change costs one wake-up, which is cheap; polling pays off once they come often.
+      const busy = now - this.lastChangeAt < (this.options.busyGapMs ?? 20);
+      this.lastChangeAt = now;
+      if ((this.mode === 'awake' && row.awake !== '1') || (this.mode !== 'awake' && busy)) {
+        await this.setAwake(true);
+        this.mode = 'awake';
+      }
+    } else if (this.mode === 'awake' && now - this.lastChangeAt > (this.options.idleAfterMs ?? 40)) {
+      await this.startDraining();
+    } else if (this.mode === 'draining' && BigInt(row.xmin) >= this.drainXmax) {
+      this.mode = 'asleep';
+    } else if (this.mode === 'asleep' && row.awake !== '0') {
+      // Left awake by a ticker that died (or an earlier life of this one): writers skip wake-ups.
+      await this.startDraining();
+    }
+  }
+
+  private async startDraining(): Promise<void> {
+    await this.setAwake(false);
+    // Taken after the flag changed: every transaction that read "awake" has an id below its xmax.
+    const result = await this.options.connection.queryAsLeader<{ xmax: string }>(
+      'SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS xmax',
+    );
+    this.drainXmax = BigInt(result?.rows[0]?.xmax ?? '0');
+    this.mode = 'draining';
+  }
+
+  private async setAwake(awake: boolean): Promise<void> {
+    await this.options.connection.queryAsLeader(`SELECT setval('change_ticker_awake', ${awake ? 1 : 0})`);
   }
 
   async prune(): Promise<void> {

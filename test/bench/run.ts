@@ -1,182 +1,360 @@
 /**
- * `npm run bench`: the service in a process of its own on an embedded PostgreSQL (or
- * BENCH_DATABASE_URL), measured from outside with real clients. Writes test-artifacts/bench/.
+ * `npm run bench`: the service and the floor (test/bench/floor.ts), each in a process of its own,
+ * on one embedded PostgreSQL (or BENCH_DATABASE_URL), measured from outside with real clients in
+ * the same run, each scenario BENCH_RUNS times (default 3), floor and service alternating.
+ * Writes test/bench/RESULTS.md. `npm run bench -- --quick` (or BENCH_QUICK=1) shortens every
+ * scenario so that a whole run fits a loaded laptop; ratios to the floor are what count.
+ * BENCH_ONLY=light,latency,fanout,bulk,e2e,writers,pace runs some scenarios; BENCH_SERVICE_ENTRY
+ * starts another entry (a compiled build); BENCH_SERVICE_NODE_ARGS passes node flags (--cpu-prof).
+ * test/bench/notes.md (the analysis of the gaps) is appended to RESULTS.md.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
-import { createClient } from 'graphql-ws';
 import pg from 'pg';
-import WebSocket from 'ws';
-import { freePort, startEmbeddedPostgres } from '../../src/db/embedded.ts';
+import { startEmbeddedPostgres } from '../../src/db/embedded.ts';
 import { clusterTempDir } from '../helpers/temp-dir.ts';
+import { floorSchema } from './floor.ts';
+import { rssMiB, sleep, summary } from './measure.ts';
+import { type Served, startFloor, startService } from './processes.ts';
+import { type Row, writeResults } from './results.ts';
+import { statement, stream, type Target } from './streams.ts';
+import { findPgbench, updateThroughput } from './writers.ts';
 
-const results: { name: string; value: string; detail?: string }[] = [];
-const record = (name: string, value: string, detail?: string) => {
-  results.push({ name, value, detail });
-  console.log(`${name.padEnd(52)} ${value}${detail ? `  (${detail})` : ''}`);
-};
+const quick = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const only = process.env.BENCH_ONLY?.split(',');
+const wanted = (name: string) => !only || only.includes(name);
+const rows: Row[] = [];
+const load = () =>
+  os
+    .loadavg()
+    .map((n) => n.toFixed(1))
+    .join(' ');
 
-async function startServer(databaseUrl: string): Promise<{ child: ChildProcess; http: string; ws: string }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port), LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => chunk.toString().includes('is ready') && resolve());
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
-  return { child, http: `http://127.0.0.1:${port}`, ws: `ws://127.0.0.1:${port}/graphql` };
+async function repeat<T>(label: string, fn: (run: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = [];
+  for (let run = 0; run < RUNS; run++) {
+    out.push(await fn(run));
+    console.log(`  ${label} run ${run + 1}/${RUNS}: ${JSON.stringify(out.at(-1))}`);
+  }
+  return out;
 }
 
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+const BARE_TABLE = `
+  CREATE TABLE bare_orders (LIKE orders INCLUDING ALL);
+  CREATE TRIGGER bare_orders_stamp_insert BEFORE INSERT ON bare_orders FOR EACH ROW EXECUTE FUNCTION orders_stamp_insert();
+  CREATE TRIGGER bare_orders_stamp_update BEFORE UPDATE ON bare_orders FOR EACH ROW EXECUTE FUNCTION orders_stamp_update();`;
+
+/** Writers update random ids 1..WRITER_ROWS: make sure they all exist (ids are never reused). */
+const WRITER_ROWS = 20_000;
+async function seedRows(sql: pg.Client, table: string, rows: number): Promise<void> {
+  await sql.query(
+    `INSERT INTO ${table} (customer_name, product_name)
+     SELECT 'w', 'item' FROM generate_series(1, ${rows} - (SELECT coalesce(max(id), 0) FROM ${table}))`,
+  );
+}
 
 async function main() {
   const dir = clusterTempDir('realtime-orders-bench-');
   const embedded = process.env.BENCH_DATABASE_URL ? undefined : await startEmbeddedPostgres({ dir });
   const databaseUrl = process.env.BENCH_DATABASE_URL ?? `${embedded?.serverUrl}/postgres`;
-  const server = await startServer(databaseUrl);
+  const loadBefore = load();
+  const started = Date.now();
+  const service = await startService(databaseUrl);
   const sql = new pg.Client({ connectionString: databaseUrl });
   await sql.connect();
-  const client = createClient({ url: server.ws, webSocketImpl: WebSocket, lazy: false });
+  await sql.query(floorSchema);
+  await sql.query(BARE_TABLE);
+  const floor = await startFloor(databaseUrl);
+  const servers: Record<Target, Served> = { floor, 'graphql-ws': service, sse: service };
   try {
-    // 1. Latency from COMMIT to a WebSocket subscriber, one small transaction at a time.
-    {
-      const waiting = new Map<string, (t: number) => void>();
-      client.subscribe<{ orderChanged: { order: { customerName: string } } }>(
-        {
-          query: 'subscription { orderChanged(where: { operations: [INSERT] }) { order { customerName } } }',
-        },
-        {
-          next: ({ data }) => data && waiting.get(data.orderChanged.order.customerName)?.(performance.now()),
-          error: console.error,
-          complete: () => {},
-        },
-      );
-      await new Promise((r) => setTimeout(r, 300));
-      const latencies: number[] = [];
-      for (let i = 0; i < 500; i++) {
-        const name = `latency-${i}`;
-        const arrived = new Promise<number>((resolve) => waiting.set(name, resolve));
-        await sql.query(`INSERT INTO orders (customer_name, product_name) VALUES ($1, 'bench')`, [name]);
-        const committed = performance.now();
-        latencies.push((await arrived) - committed);
+    await sleep(1000);
+    rows.push({
+      measure: 'server RSS at rest, before any subscriber (MiB)',
+      floor: rssMiB(floor.pid).toFixed(0),
+      service: rssMiB(service.pid).toFixed(0),
+      target: '≤ 120 MiB',
+      met: rssMiB(service.pid) <= 120,
+    });
+
+    const streams: [string, number, number, Target[]][] = [
+      ['light', 100, 20, ['graphql-ws']],
+      ['latency', 100, 200, ['graphql-ws', 'sse']],
+      ['latency', 1000, 20, ['graphql-ws']],
+      ['fanout', 2000, 50, ['graphql-ws']],
+    ];
+    for (const [name, subscribers, rate, targets] of streams) {
+      if (!wanted(name)) continue;
+      const seconds = quick ? 3 : 10;
+      for (const target of targets) {
+        const label = `${subscribers} subscribers × ${rate} changes/s, ${target}`;
+        console.log(`${label} (${seconds} s per run)`);
+        const floorRuns: Awaited<ReturnType<typeof stream>>[] = [];
+        const serviceRuns: Awaited<ReturnType<typeof stream>>[] = [];
+        await repeat(label, async (run) => {
+          const options = { subscribers, rate, seconds, run: `${name}${subscribers}-${target}-${run}` };
+          floorRuns.push(await stream('floor', floor, databaseUrl, { ...options, run: `f-${options.run}` }));
+          serviceRuns.push(await stream(target, servers[target], databaseUrl, options));
+          return { floor: floorRuns.at(-1), service: serviceRuns.at(-1) };
+        });
+        const f = (k: keyof (typeof floorRuns)[0], d = 1) =>
+          summary(
+            floorRuns.map((r) => r[k]),
+            d,
+          );
+        const s = (k: keyof (typeof floorRuns)[0], d = 1) =>
+          summary(
+            serviceRuns.map((r) => r[k]),
+            d,
+          );
+        const missing = serviceRuns.reduce((n, r) => n + r.missing, 0);
+        if (name === 'latency' || name === 'light') {
+          rows.push({
+            measure: `${label}: latency p50 (ms)`,
+            floor: f('p50').text,
+            service: s('p50').text,
+            target: `≤ floor + 3 ms`,
+            met: s('p50').median <= f('p50').median + 3 && missing === 0,
+          });
+          rows.push({
+            measure: `${label}: latency p99 (ms)`,
+            floor: f('p99').text,
+            service: s('p99').text,
+            target: `≤ floor + 10 ms`,
+            met: s('p99').median <= f('p99').median + 10 && missing === 0,
+          });
+        }
+        rows.push({
+          measure: `${label}: deliveries/s`,
+          floor: f('deliveriesPerSecond', 0).text,
+          service: s('deliveriesPerSecond', 0).text,
+          target: name === 'fanout' ? '≥ 0.8 × floor' : undefined,
+          met:
+            name === 'fanout'
+              ? s('deliveriesPerSecond').median >= 0.8 * f('deliveriesPerSecond').median
+              : undefined,
+        });
+        rows.push({
+          measure: `${label}: server CPU per delivery (µs)`,
+          floor: f('cpuMicrosPerDelivery').text,
+          service: s('cpuMicrosPerDelivery').text,
+          target: name === 'fanout' ? '≤ 15 µs' : undefined,
+          met: name === 'fanout' ? s('cpuMicrosPerDelivery').median <= 15 : undefined,
+        });
+        if (name === 'light') {
+          rows.push({
+            measure: `${label}: database queries per change, besides the write (1 s health checks included)`,
+            floor: f('queriesPerChange', 2).text,
+            service: s('queriesPerChange', 2).text,
+          });
+        }
+        if (missing > 0)
+          rows.push({
+            measure: `${label}: deliveries missing (timed out)`,
+            floor: '',
+            service: String(missing),
+          });
       }
-      latencies.sort((a, b) => a - b);
-      record(
-        'commit → WebSocket event latency, p50 / p95 / p99',
-        `${percentile(latencies, 50).toFixed(1)} / ${percentile(latencies, 95).toFixed(1)} / ${percentile(latencies, 99).toFixed(1)} ms`,
-        '500 sequential single-row INSERTs',
-      );
     }
 
-    // 2. A 100k-row statement: capture cost, and delivery to one WebSocket subscriber.
-    {
-      let received = 0;
-      let done!: () => void;
-      const all = new Promise<void>((resolve) => {
-        done = resolve;
-      });
-      const rows = 100_000;
-      const stop = client.subscribe<{ orderChanged: { cursor: string } }>(
-        {
-          query:
-            'subscription { orderChanged(where: { operations: [UPDATE] }) { cursor order { id version } } }',
-        },
-        { next: () => ++received === rows && done(), error: console.error, complete: () => {} },
-      );
-      await new Promise((r) => setTimeout(r, 300));
-      await sql.query(
-        `INSERT INTO orders (customer_name, product_name) SELECT 'bulk', 'item' FROM generate_series(1, ${rows})`,
-      );
-      const started = performance.now();
-      await sql.query(`UPDATE orders SET status = 'shipped' WHERE customer_name = 'bulk'`);
-      const statement = performance.now() - started;
-      await all;
-      const total = performance.now() - started;
-      stop();
-      record('UPDATE of 100k rows, statement time with capture', `${statement.toFixed(0)} ms`);
-      record(
-        '100k-row UPDATE delivered to one WebSocket subscriber',
-        `${total.toFixed(0)} ms`,
-        `${Math.round(rows / (total / 1000))} changes/s end to end`,
-      );
-    }
-
-    // 3. Fan-out: many subscribers, a stream of small transactions.
-    {
-      const subscribers = 200;
-      const transactions = 200;
-      let deliveries = 0;
-      let done!: () => void;
-      const all = new Promise<void>((resolve) => {
-        done = resolve;
-      });
-      const clients = Array.from({ length: 4 }, () =>
-        createClient({ url: server.ws, webSocketImpl: WebSocket, lazy: false }),
-      );
-      for (let i = 0; i < subscribers; i++) {
-        (clients[i % clients.length] as ReturnType<typeof createClient>).subscribe(
-          { query: 'subscription { orderChanged(where: { operations: [DELETE] }) { cursor order { id } } }' },
-          {
-            next: () => ++deliveries === subscribers * transactions && done(),
-            error: console.error,
-            complete: () => {},
-          },
+    if (wanted('bulk')) {
+      const n = 20_000;
+      for (const table of ['orders', 'bare_orders', 'floor_orders']) {
+        await sql.query(
+          `INSERT INTO ${table} (customer_name, product_name) SELECT 'bulk', 'item' FROM generate_series(1, ${n})`,
         );
       }
-      await new Promise((r) => setTimeout(r, 1000));
-      const started = performance.now();
-      const { rows } = await sql.query(
-        `SELECT id FROM orders WHERE customer_name = 'bulk' LIMIT ${transactions}`,
+      const ids = async (table: string) =>
+        (await sql.query(`SELECT min(id) AS lo FROM ${table} WHERE customer_name = 'bulk'`)).rows[0]
+          .lo as string;
+      const update = async (table: string, run: number) => {
+        const lo = Number(await ids(table));
+        // A used session: two 1-row UPDATEs first, as any pooled connection has done.
+        const session = new pg.Client({ connectionString: databaseUrl });
+        await session.connect();
+        await session.query(`UPDATE ${table} SET product_name = 'w' WHERE id = ${lo}`);
+        await session.query(`UPDATE ${table} SET product_name = 'w' WHERE id = ${lo}`);
+        return {
+          session,
+          text: `UPDATE ${table} SET product_name = 'b${run}-' || id WHERE id BETWEEN ${lo} AND ${lo + n - 1}`,
+        };
+      };
+      console.log(`UPDATE of ${n} rows on a used session`);
+      const runs = await repeat('bulk update', async (run) => {
+        const bare = await update('bare_orders', run);
+        const t0 = performance.now();
+        await bare.session.query(bare.text);
+        const bareMs = performance.now() - t0;
+        await bare.session.end();
+        const f = await update('floor_orders', run);
+        const floorResult = await statement('floor', floor, f.session, f.text, n, 'UPDATE');
+        await f.session.end();
+        const s = await update('orders', run);
+        const serviceResult = await statement('graphql-ws', service, s.session, s.text, n, 'UPDATE');
+        await s.session.end();
+        return { bareMs, floor: floorResult, service: serviceResult };
+      });
+      const bare = summary(
+        runs.map((r) => r.bareMs),
+        0,
       );
-      for (const row of rows) await sql.query('DELETE FROM orders WHERE id = $1', [row.id]);
-      await all;
-      const total = performance.now() - started;
-      record(
-        `fan-out: ${transactions} transactions to ${subscribers} subscribers`,
-        `${total.toFixed(0)} ms`,
-        `${Math.round(deliveries / (total / 1000))} deliveries/s`,
+      const captured = summary(
+        runs.map((r) => r.service.statementMs),
+        0,
       );
-      await Promise.all(clients.map((c) => c.dispose()));
+      rows.push({
+        measure: `UPDATE of ${n.toLocaleString('en-US')} rows on a used session: statement (ms); bare table ${bare.text}`,
+        floor: summary(
+          runs.map((r) => r.floor.statementMs),
+          0,
+        ).text,
+        service: captured.text,
+        target: '≤ 2 × bare + 100 ms',
+        met: captured.median <= 2 * bare.median + 100,
+      });
+      rows.push({
+        measure: `same, all delivered to one subscriber, from the statement's start (ms)`,
+        floor: summary(
+          runs.map((r) => r.floor.deliveredMs),
+          0,
+        ).text,
+        service: summary(
+          runs.map((r) => r.service.deliveredMs),
+          0,
+        ).text,
+      });
     }
 
-    const metrics = await (await fetch(`${server.http}/metrics`)).text();
-    const rss = Number(/^process_resident_memory_bytes (\S+)/m.exec(metrics)?.[1] ?? NaN);
-    record('server resident memory after the runs', `${(rss / 2 ** 20).toFixed(0)} MiB`);
+    if (wanted('e2e')) {
+      const n = 100_000;
+      console.log(`INSERT of ${n} rows, delivered end to end`);
+      const runs = await repeat('100k rows', async (run) => {
+        const text = (table: string) =>
+          `INSERT INTO ${table} (customer_name, product_name) SELECT 'e2e-${run}', 'item' FROM generate_series(1, ${n})`;
+        const floorResult = await statement('floor', floor, sql, text('floor_orders'), n, 'INSERT');
+        const serviceResult = await statement('graphql-ws', service, sql, text('orders'), n, 'INSERT');
+        return { floor: floorResult, service: serviceResult };
+      });
+      const delivered = summary(
+        runs.map((r) => r.service.deliveredMs),
+        0,
+      );
+      rows.push({
+        measure: '100,000 rows in one INSERT, delivered to one subscriber (ms)',
+        floor: summary(
+          runs.map((r) => r.floor.deliveredMs),
+          0,
+        ).text,
+        service: delivered.text,
+        target: '< 3,000 ms',
+        met: delivered.median < 3000,
+      });
+    }
+
+    if (wanted('writers')) {
+      const seconds = quick ? 5 : 15;
+      for (const table of ['orders', 'bare_orders']) await seedRows(sql, table, WRITER_ROWS);
+      console.log(`8 writers, 1-row UPDATEs, ${seconds} s each (${findPgbench() ?? 'Node driver'})`);
+      const runs = await repeat('writers', async () => {
+        const bare = await updateThroughput(databaseUrl, 'bare_orders', WRITER_ROWS, seconds);
+        const captured = await updateThroughput(databaseUrl, 'orders', WRITER_ROWS, seconds);
+        return { bare: bare.tps, captured: captured.tps, ratio: captured.tps / bare.tps };
+      });
+      const ratio = summary(
+        runs.map((r) => r.ratio),
+        2,
+      );
+      rows.push({
+        measure: `8 writers, 1-row UPDATE transactions: TPS with capture (service column) and bare table (floor column)`,
+        floor: summary(
+          runs.map((r) => r.bare),
+          0,
+        ).text,
+        service: summary(
+          runs.map((r) => r.captured),
+          0,
+        ).text,
+      });
+      rows.push({
+        measure: 'same, TPS with capture ÷ bare table',
+        floor: '1',
+        service: ratio.text,
+        target: '≥ 0.75',
+        met: ratio.median >= 0.75,
+      });
+    }
+
+    if (wanted('pace')) {
+      const seconds = quick ? 10 : 30;
+      console.log(`1 subscriber, 8 writers at full speed for ${seconds} s`);
+      await seedRows(sql, 'orders', WRITER_ROWS);
+      const runs = await repeat('pace', async () => {
+        let received = 0;
+        let last = 0;
+        const before = Number(
+          (await sql.query('SELECT coalesce(max(seq), 0) AS s FROM order_changes')).rows[0].s,
+        );
+        const { graphqlWsSubscriber } = await import('./subscribers.ts');
+        const subscriber = await graphqlWsSubscriber(
+          service.ws,
+          'subscription { orderChanged(where: { operations: [UPDATE] }) { cursor order { id version } } }',
+          () => {
+            received++;
+            last = performance.now();
+          },
+        );
+        await sleep(500);
+        const writers = await updateThroughput(databaseUrl, 'orders', WRITER_ROWS, seconds);
+        const stopped = performance.now();
+        const after = Number((await sql.query('SELECT max(seq) AS s FROM order_changes')).rows[0].s);
+        const expected = after - before;
+        const deadline = stopped + 120_000;
+        while (received < expected && performance.now() < deadline) await sleep(5);
+        subscriber.close();
+        return { tps: writers.tps, lagMs: Math.max(0, last - stopped), missing: expected - received };
+      });
+      const lag = summary(
+        runs.map((r) => r.lagMs),
+        0,
+      );
+      rows.push({
+        measure: `1 subscriber, 8 writers at full speed (${
+          summary(
+            runs.map((r) => r.tps),
+            0,
+          ).text
+        } tx/s) for ${seconds} s: last change delivered after they stop (ms)`,
+        floor: '',
+        service: lag.text,
+        target: '≤ 2,000 ms',
+        met: lag.median <= 2000 && runs.every((r) => r.missing === 0),
+      });
+    }
   } finally {
-    await client.dispose();
     await sql.end();
-    server.child.kill('SIGTERM');
-    await new Promise((r) => server.child.once('exit', r));
+    await floor.stop();
+    await service.stop();
     await embedded?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-
-  const out = path.resolve('test-artifacts/bench');
-  mkdirSync(out, { recursive: true });
-  const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
-  writeFileSync(
-    path.join(out, 'report.json'),
-    `${JSON.stringify({ machine, date: new Date().toISOString(), results }, null, 2)}\n`,
-  );
-  writeFileSync(
-    path.join(out, 'report.md'),
-    [
-      `# npm run bench`,
-      '',
-      `${machine}, ${new Date().toISOString()}`,
-      '',
-      '| measure | result | detail |',
-      '|---|---|---|',
-      ...results.map((r) => `| ${r.name} | ${r.value} | ${r.detail ?? ''} |`),
-      '',
-    ].join('\n'),
-  );
-  console.log(`\nreport: ${path.join(out, 'report.md')}`);
+  let commit = 'unknown';
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    if (execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).trim())
+      commit += ' (with uncommitted changes)';
+  } catch {}
+  const file = writeResults({
+    rows,
+    commit,
+    quick,
+    runs: RUNS,
+    minutes: (Date.now() - started) / 60_000,
+    loadBefore,
+    loadAfter: load(),
+    pgbench: findPgbench(),
+  });
+  console.log(`\nwrote ${file}`);
 }
 
 await main();

@@ -1,0 +1,59 @@
+/** The processes `npm run bench` measures: the service (as `npm start` runs it) and the floor. */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { freePort } from '../../src/db/embedded.ts';
+
+export interface Served {
+  child: ChildProcess;
+  pid: number;
+  http: string;
+  ws: string;
+  stop(): Promise<void>;
+}
+
+async function serve(
+  args: string[],
+  env: Record<string, string>,
+  ready: string,
+  path: string,
+): Promise<Served> {
+  const port = await freePort();
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, ...env, PORT: String(port), LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout?.on('data', (chunk: Buffer) => chunk.toString().includes(ready) && resolve());
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
+  });
+  child.stdout?.resume();
+  return {
+    child,
+    pid: child.pid as number,
+    http: `http://127.0.0.1:${port}`,
+    ws: `ws://127.0.0.1:${port}${path}`,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** The service as `npm start` runs it; BENCH_SERVICE_ENTRY picks another entry (a compiled one). */
+export function startService(databaseUrl: string): Promise<Served> {
+  const entry = process.env.BENCH_SERVICE_ENTRY;
+  // e.g. BENCH_SERVICE_NODE_ARGS="--cpu-prof --cpu-prof-dir=prof" to profile the service.
+  const nodeArgs = process.env.BENCH_SERVICE_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const args = [...nodeArgs, ...(entry ? [entry] : ['--import', 'tsx', 'src/main.ts'])];
+  return serve(args, { DATABASE_URL: databaseUrl }, 'is ready', '/graphql');
+}
+
+export function startFloor(databaseUrl: string): Promise<Served> {
+  return serve(
+    ['--import', 'tsx', 'test/bench/floor.ts'],
+    { DATABASE_URL: databaseUrl },
+    'floor is ready',
+    '/',
+  );
+}

@@ -1,0 +1,70 @@
+/** Writes test/bench/RESULTS.md: the machine, the commit, each figure next to the floor's. */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export interface Row {
+  measure: string;
+  floor: string;
+  service: string;
+  target?: string | undefined;
+  met?: boolean | undefined;
+}
+
+export interface Report {
+  rows: Row[];
+  commit: string;
+  quick: boolean;
+  runs: number;
+  minutes: number;
+  loadBefore: string;
+  loadAfter: string;
+  pgbench: string | undefined;
+}
+
+export function writeResults(report: Report): string {
+  const cpus = os.cpus();
+  const machine = `${cpus.length} × ${cpus[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}, Node ${process.version}`;
+  const file = path.resolve('test/bench/RESULTS.md');
+  const notes = path.resolve('test/bench/notes.md');
+  const verdict = (r: Row) => (r.met === undefined ? '' : r.met ? 'met' : 'NOT MET');
+  writeFileSync(
+    file,
+    [
+      '# Benchmark results',
+      '',
+      `Written by \`npm run bench\`${report.quick ? ' (`--quick`)' : ''}. Do not edit by hand.`,
+      '',
+      `- Machine: ${machine}`,
+      `- Commit: ${report.commit}, ${new Date().toISOString()}`,
+      `- Runs: each figure is the median of ${report.runs} runs, with the lowest and highest in brackets;`,
+      '  floor and service alternate within each run.',
+      `- Load average (1/5/15 min) before: ${report.loadBefore}; after: ${report.loadAfter}.` +
+        ' The database, the server, the floor and the load driver share these cores; other processes' +
+        ' may have loaded the machine too (see the notes below), so ratios to the floor are what count.',
+      `- Writers: ${report.pgbench ? `pgbench (${report.pgbench})` : 'the Node driver (no pgbench found)'}, 8 clients.`,
+      `- Whole run: ${report.minutes.toFixed(1)} minutes.`,
+      '',
+      'The floor (test/bench/floor.ts): a row trigger sends each row as JSON with `pg_notify`, one',
+      'LISTEN connection, a raw `ws` broadcast; no GraphQL, no durability.',
+      '',
+      '| measure | floor | service | target | |',
+      '|---|---|---|---|---|',
+      ...report.rows.map(
+        (r) => `| ${r.measure} | ${r.floor} | ${r.service} | ${r.target ?? ''} | ${verdict(r)} |`,
+      ),
+      '',
+      existsSync(notes) ? readFileSync(notes, 'utf8') : '',
+    ].join('\n'),
+  );
+  // The repository's formatter aligns Markdown tables; `npm run lint` checks this file too.
+  try {
+    execFileSync(process.execPath, ['node_modules/@biomejs/biome/bin/biome', 'format', '--write', file], {
+      stdio: 'ignore',
+    });
+  } catch {
+    console.warn('bench: could not format RESULTS.md with biome');
+  }
+  return file;
+}
