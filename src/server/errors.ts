@@ -20,7 +20,14 @@ export function maskGraphQLError(error: unknown, message: string, isDev?: boolea
     return createGraphQLError(original.message, {
       nodes: error instanceof GraphQLError ? error.nodes : undefined,
       path: error instanceof GraphQLError ? error.path : undefined,
-      extensions: { code: original.code, ...original.details },
+      extensions: {
+        code: original.code,
+        ...original.details,
+        // Yoga answers HTTP with this status (and drops `http` from the body), as REST does.
+        ...(original.code === 'SERVICE_UNAVAILABLE' && {
+          http: { status: HTTP_STATUS.SERVICE_UNAVAILABLE, headers: { 'retry-after': '1' } },
+        }),
+      },
     });
   }
   return asVariableInputError(error) ?? maskError(error, message, isDev);
