@@ -14,10 +14,15 @@ const isCloseEvent = (value: unknown): value is { code: number; reason: string }
 
 /**
  * Retries everything a restart or a network can cause: closes (1001, 1006, 1012, 4499…),
- * refused connections (an error event, which graphql-ws does not retry by default). Not a
- * refusal of this client's credentials (4403): that needs the application.
+ * refused connections (an error event, which graphql-ws does not retry by default). A refusal of
+ * this client's credentials (4403, e.g. an expired token) is retried only when `connectionParams`
+ * is a function, which can hand the next connection a fresh token; with fixed parameters the
+ * same refusal would come back forever, so it goes to the application.
  */
-const retryUnlessForbidden = (error: unknown) => !(isCloseEvent(error) && error.code === CloseCode.Forbidden);
+const retryUnlessForbidden =
+  (canRenew: boolean) =>
+  (error: unknown): boolean =>
+    canRenew || !(isCloseEvent(error) && error.code === CloseCode.Forbidden);
 
 /**
  * A graphql-ws client whose subscriptions resume where the application left off: for every
@@ -29,7 +34,8 @@ const retryUnlessForbidden = (error: unknown) => !(isCloseEvent(error) && error.
  */
 export function createClient(options: ClientOptions): Client {
   const retryAttempts = options.retryAttempts ?? Number.POSITIVE_INFINITY;
-  const shouldRetry = options.shouldRetry ?? retryUnlessForbidden;
+  const shouldRetry =
+    options.shouldRetry ?? retryUnlessForbidden(typeof options.connectionParams === 'function');
   const retryWait = options.retryWait ?? backoff;
   // Apollo Client's GraphQLWsLink reads the global WebSocket when it reports an error; in Node 20
   // there is none, the read throws inside graphql-ws, and the error never reaches the application.

@@ -1,11 +1,12 @@
 import { CloseCode } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import WebSocket from 'ws';
+import { createClient as createResumingClient } from '../../src/client/index.ts';
 import type { TestService } from '../helpers/service.ts';
 import { startTestService } from '../helpers/service.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { collect, failure, gql, startAuthService, type WsShape, wsClient } from './harness.ts';
-import { mint, unsigned } from './tokens.ts';
+import { bearer, mint, unsigned } from './tokens.ts';
 
 let service: TestService;
 let writer: string;
@@ -114,6 +115,51 @@ describe('graphql-ws: the token of connection_init', () => {
       expect(received).toEqual(['before expiry']);
     } finally {
       await second.client.dispose();
+    }
+  });
+});
+
+describe('realtime-orders/client across token expiries', () => {
+  test('connectionParams as a function: each expiry (4403) reconnects with a fresh token and resumes, every change once', async () => {
+    const closes: number[] = [];
+    const client = createResumingClient({
+      url: service.wsUrl,
+      webSocketImpl: WebSocket,
+      // Tokens that live 2 s: the writes below outlast three of them.
+      connectionParams: async () => bearer(await mint({ role: 'reader' }, { ttl: 2 })),
+      on: { closed: (event) => closes.push((event as { code: number }).code) },
+    });
+    const snapshot = await gql(service, writer, ORDERS);
+    const received: string[] = [];
+    let failure: unknown;
+    const unsubscribe = client.subscribe<any>(
+      { query: CHANGES, variables: { after: snapshot.json.data.orders.changeCursor } },
+      {
+        next: ({ data }) => received.push(data.orderChanged.order.productName),
+        error: (error) => {
+          failure = error;
+        },
+        complete: () => {},
+      },
+    );
+    const written: string[] = [];
+    try {
+      for (let i = 0; i < 35; i++) {
+        const name = `refresh ${i}`;
+        const result = await gql(service, writer, CREATE, {
+          input: { customerName: 'R', productName: name },
+        });
+        expect(result.json.errors).toBeUndefined();
+        written.push(name);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      await waitFor(() => received.length >= written.length, { timeoutMs: 20_000, message: 'every change' });
+      expect(failure).toBeUndefined();
+      expect(received).toEqual(written);
+      expect(closes.filter((code) => code === CloseCode.Forbidden).length).toBeGreaterThanOrEqual(2);
+    } finally {
+      unsubscribe();
+      await client.dispose();
     }
   });
 });
