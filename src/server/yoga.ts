@@ -12,6 +12,7 @@ import type { Context } from '../schema/builder.ts';
 import { schema } from '../schema/index.ts';
 import { maskGraphQLError } from './errors.ts';
 import { useInputErrorCodes } from './input-errors.ts';
+import { useSharedSubscriptionExecution } from './shared-execution.ts';
 import { useGraphQLSSEWithErrors } from './sse.ts';
 import { useStreamErrorsAsResults } from './stream-errors.ts';
 import { DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION, useSSESubscriptionCap } from './subscription-cap.ts';
@@ -107,6 +108,8 @@ export function createYogaServer({
       maxDepthPlugin({ n: 10, flattenFragments: true, ...asValidationError }),
       maxAliasesPlugin({ n: 15, ...asValidationError }),
       maxDirectivesPlugin({ n: 20, ...asValidationError }),
+      // Last: it replaces the subscribe function itself, after every check above has passed.
+      useSharedSubscriptionExecution(),
     ],
   });
 }
