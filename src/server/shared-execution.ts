@@ -14,6 +14,14 @@ import type { Access } from '../auth/access.ts';
 
 type MaybePromise<T> = T | Promise<T>;
 
+/** Totals since start, for /metrics: subscription events executed, and events that reused a result. */
+export interface SharingStats {
+  executions: number;
+  reused: number;
+}
+
+export const newSharingStats = (): SharingStats => ({ executions: 0, reused: 0 });
+
 /**
  * Subscribers with the same document, operation name, variables and authorization scope share one
  * execution per change (Hasura's "multiplexed" subscriptions): the first subscriber to reach a
@@ -29,9 +37,9 @@ type MaybePromise<T> = T | Promise<T>;
  * operation limits, authentication and context run before it, per subscriber, and error masking
  * runs after it on each subscriber's results, exactly as for an unshared subscription. A shared
  * result whose execution had errors is masked per subscriber, into a result of its own.
- * (test/subscriptions/shared-execution.test.ts)
+ * (test/shared-subscriptions.test.ts)
  */
-export function useSharedSubscriptionExecution(): Plugin {
+export function useSharedSubscriptionExecution(stats: SharingStats = newSharingStats()): Plugin {
   const results = new WeakMap<object, Map<string, MaybePromise<ExecutionResult>>>();
   // Open subscriptions per key: a change's result is memoized only while two or more can use it.
   const subscribers = new Map<string, number>();
@@ -55,6 +63,7 @@ export function useSharedSubscriptionExecution(): Plugin {
 
   const executeShared = (args: ExecutionArgs, key: string, payload: unknown) => {
     if (typeof payload !== 'object' || payload === null || (subscribers.get(key) ?? 0) < 2) {
+      stats.executions++;
       return execute({ ...args, rootValue: payload });
     }
     let byKey = results.get(payload);
@@ -64,9 +73,10 @@ export function useSharedSubscriptionExecution(): Plugin {
     }
     let result = byKey.get(key);
     if (result === undefined) {
+      stats.executions++;
       result = execute({ ...args, rootValue: payload });
       byKey.set(key, result);
-    }
+    } else stats.reused++;
     return result;
   };
 
@@ -135,7 +145,10 @@ function mapEvents(
         event = await source.next();
       } catch (error) {
         release();
-        throw createGraphQLError((error as Error).message, { originalError: error as Error, nodes: [operation] });
+        throw createGraphQLError((error as Error).message, {
+          originalError: error as Error,
+          nodes: [operation],
+        });
       }
       if (event.done) {
         release();

@@ -31,7 +31,10 @@ export class SharedNextMessages {
 
   /** Announces the `next` message of subscription `id` with this result; returns onNext's payload. */
   expect(id: string, result: object): object {
-    this.waiting.set(`{"id":${JSON.stringify(id)},"type":"next","payload":${EMPTY_SUFFIX}`, serializedResult(result));
+    this.waiting.set(
+      `{"id":${JSON.stringify(id)},"type":"next","payload":${EMPTY_SUFFIX}`,
+      serializedResult(result),
+    );
     return EMPTY_PAYLOAD;
   }
 
