@@ -40,7 +40,8 @@ export const newSharingStats = (): SharingStats => ({ executions: 0, reused: 0 }
  * (test/shared-subscriptions.test.ts)
  */
 export function useSharedSubscriptionExecution(stats: SharingStats = newSharingStats()): Plugin {
-  const results = new WeakMap<object, Map<string, MaybePromise<ExecutionResult>>>();
+  // Per change object, per key: the result, and how many more subscribers of the key may ask for it.
+  const results = new WeakMap<object, Map<string, { result: MaybePromise<ExecutionResult>; left: number }>>();
   // Open subscriptions per key: a change's result is memoized only while two or more can use it.
   const subscribers = new Map<string, number>();
   const documentIds = new WeakMap<DocumentNode, string>();
@@ -71,12 +72,18 @@ export function useSharedSubscriptionExecution(stats: SharingStats = newSharingS
       byKey = new Map();
       results.set(payload, byKey);
     }
-    let result = byKey.get(key);
-    if (result === undefined) {
-      stats.executions++;
-      result = execute({ ...args, rootValue: payload });
-      byKey.set(key, result);
-    } else stats.reused++;
+    const shared = byKey.get(key);
+    if (shared) {
+      stats.reused++;
+      // Freed once every subscriber open at the time has taken it; one that started later, or
+      // ended, never asks, and the entry then lives as long as the change object (the feed's
+      // window of recent changes), never longer.
+      if (--shared.left <= 0 && byKey.delete(key) && byKey.size === 0) results.delete(payload);
+      return shared.result;
+    }
+    stats.executions++;
+    const result = execute({ ...args, rootValue: payload });
+    byKey.set(key, { result, left: (subscribers.get(key) ?? 1) - 1 });
     return result;
   };
 
