@@ -76,8 +76,8 @@ export function useSharedSubscriptionExecution(stats: SharingStats = newSharingS
     if (shared) {
       stats.reused++;
       // Freed once every subscriber open at the time has taken it; one that started later, or
-      // ended, never asks, and the entry then lives as long as the change object (the feed's
-      // window of recent changes), never longer.
+      // ended, never asks, and the entry then lives as long as the change object is held (by the
+      // feed's window of recent changes, or a subscriber's current page), never longer.
       if (--shared.left <= 0 && byKey.delete(key) && byKey.size === 0) results.delete(payload);
       return shared.result;
     }
