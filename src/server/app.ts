@@ -15,6 +15,7 @@ import type { Logger } from '../log.ts';
 import { limitRequestBodies } from './body-limit.ts';
 import { createMetrics } from './metrics.ts';
 import { createRestHandler, json } from './rest.ts';
+import { newSharingStats } from './shared-execution.ts';
 import { STARTING_MESSAGE, type StartupGate, useStartupGate } from './startup-gate.ts';
 import { createStaticHandler } from './static-files.ts';
 import { attachGraphQLWebSocket } from './websocket.ts';
@@ -60,6 +61,7 @@ export function buildApp({
   maxSubscriptionsPerConnection,
 }: AppOptions): App {
   const metrics = createMetrics();
+  const sharing = newSharingStats();
   const security = createSecurity(securityConfig, log);
   const rest = createRestHandler(db, security.restAccess);
   const files = createStaticHandler();
@@ -98,7 +100,7 @@ export function buildApp({
         metrics.feedListening.set(status.listening ? 1 : 0);
         metrics.subscribers.set(status.subscribers);
         if (status.headTick !== undefined) metrics.feedHeadTick.set(status.headTick);
-        metrics.observe(status, databaseStatus(db));
+        metrics.observe(status, databaseStatus(db), sharing);
         return new Response(await metrics.registry.metrics(), {
           headers: { 'content-type': metrics.registry.contentType },
         });
@@ -117,6 +119,7 @@ export function buildApp({
     log,
     routes,
     maxSubscriptionsPerConnection,
+    sharing,
   });
   const requests = new InFlight();
   const tracked =

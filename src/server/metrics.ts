@@ -25,13 +25,28 @@ export function createMetrics() {
     help: "Times the change feed's own connection (LISTEN, ticker lock) was lost and reconnection began",
     registers: [registry],
   });
+  const subscriptionExecutions = new Counter({
+    name: 'realtime_orders_subscription_executions_total',
+    help: 'Subscription events executed (the selection run on one change)',
+    registers: [registry],
+  });
+  const subscriptionResultsShared = new Counter({
+    name: 'realtime_orders_subscription_results_shared_total',
+    help: 'Subscription events answered with the result of another subscriber with the same operation, variables and scope',
+    registers: [registry],
+  });
   return {
-    /** Updates what is read from the database gate and the feed at scrape time. */
+    /** Updates what is read from the database gate, the feed and the subscriptions at scrape time. */
     observe(
       feed: { connectionLosses: number },
       database: { reachable: boolean; connectionErrors: number } | undefined,
+      sharing?: { executions: number; reused: number },
     ) {
       observeTotal(feedConnectionLosses, feed.connectionLosses);
+      if (sharing) {
+        observeTotal(subscriptionExecutions, sharing.executions);
+        observeTotal(subscriptionResultsShared, sharing.reused);
+      }
       if (!database) return;
       databaseReachable.set(database.reachable ? 1 : 0);
       observeTotal(databaseConnectionErrors, database.connectionErrors);

@@ -5,6 +5,7 @@ import { createGraphQLError } from 'graphql-yoga';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { WebSocketAuth } from '../auth/websocket.ts';
 import { MAX_BODY_BYTES } from './body-limit.ts';
+import { SharedNextMessages } from './shared-message.ts';
 import { capWebSocketSubscriptions, DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION } from './subscription-cap.ts';
 import type { YogaServer } from './yoga.ts';
 
@@ -31,8 +32,11 @@ const HIGH_WATER_BYTES = 1 << 20;
  */
 class BatchingWebSocket extends WebSocket {
   private corked = false;
+  /** `next` messages whose payload was serialized once for every subscriber of the same result. */
+  readonly nextMessages = new SharedNextMessages();
 
-  override send(data: unknown, options?: unknown, callback?: (error?: Error) => void): void {
+  override send(message: unknown, options?: unknown, callback?: (error?: Error) => void): void {
+    const data = this.nextMessages.fill(message);
     const done = typeof options === 'function' ? (options as (error?: Error) => void) : callback;
     const opts = (typeof options === 'function' ? {} : (options ?? {})) as object;
     this.corkUntilNextTick();
@@ -107,6 +111,9 @@ export function attachGraphQLWebSocket(
         return result as never;
       },
       subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args) as never,
+      // The payload is serialized once per result, however many subscribers receive it.
+      onNext: (ctx, id, _payload, _args, result) =>
+        (ctx.extra.socket as BatchingWebSocket).nextMessages.expect(id, result) as never,
       onSubscribe: async (ctx, id, params) => {
         if (closing) {
           return [

@@ -12,6 +12,7 @@ import type { Context } from '../schema/builder.ts';
 import { schema } from '../schema/index.ts';
 import { maskGraphQLError } from './errors.ts';
 import { useInputErrorCodes } from './input-errors.ts';
+import { type SharingStats, useSharedSubscriptionExecution } from './shared-execution.ts';
 import { useGraphQLSSEWithErrors } from './sse.ts';
 import { useStreamErrorsAsResults } from './stream-errors.ts';
 import { DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION, useSSESubscriptionCap } from './subscription-cap.ts';
@@ -57,6 +58,8 @@ export interface YogaOptions {
   routes: Plugin;
   /** Open subscriptions one SSE connection (single connection mode) may hold; default 100. */
   maxSubscriptionsPerConnection?: number;
+  /** Counts subscription executions and shared results, for /metrics. */
+  sharing?: SharingStats;
 }
 
 export function createYogaServer({
@@ -65,6 +68,7 @@ export function createYogaServer({
   log,
   routes,
   maxSubscriptionsPerConnection = DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION,
+  sharing,
 }: YogaOptions) {
   return createYoga<Record<string, unknown>, Context>({
     schema,
@@ -107,6 +111,8 @@ export function createYogaServer({
       maxDepthPlugin({ n: 10, flattenFragments: true, ...asValidationError }),
       maxAliasesPlugin({ n: 15, ...asValidationError }),
       maxDirectivesPlugin({ n: 20, ...asValidationError }),
+      // Last: it replaces the subscribe function itself, after every check above has passed.
+      useSharedSubscriptionExecution(sharing),
     ],
   });
 }

@@ -1,0 +1,180 @@
+import {
+  createSourceEventStream,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+  execute,
+  getOperationAST,
+  getVariableValues,
+  type OperationDefinitionNode,
+  print,
+} from 'graphql';
+import { createGraphQLError, type Plugin } from 'graphql-yoga';
+import type { Access } from '../auth/access.ts';
+
+type MaybePromise<T> = T | Promise<T>;
+
+/** Totals since start, for /metrics: subscription events executed, and events that reused a result. */
+export interface SharingStats {
+  executions: number;
+  reused: number;
+}
+
+export const newSharingStats = (): SharingStats => ({ executions: 0, reused: 0 });
+
+/**
+ * Subscribers with the same document, operation name, variables and authorization scope share one
+ * execution per change (Hasura's "multiplexed" subscriptions): the first subscriber to reach a
+ * change executes the selection on it, the others at the same change reuse that result object,
+ * which graphql-ws then serializes once (src/server/shared-message.ts).
+ *
+ * Only the per-change work is shared. Each subscription still runs its own `subscribe` resolver,
+ * so it keeps its own start position, reader, filter, pace and errors (CURSOR_EXPIRED is thrown
+ * there); only the execution of the selection on one change object is memoized, keyed by that
+ * object, so it lives as long as the change stays in the feed's window of recent changes.
+ *
+ * This replaces only the subscribe function at the end of Yoga's pipeline: parsing, validation,
+ * operation limits, authentication and context run before it, per subscriber, and error masking
+ * runs after it on each subscriber's results, exactly as for an unshared subscription. A shared
+ * result whose execution had errors is masked per subscriber, into a result of its own.
+ * (test/shared-subscriptions.test.ts)
+ */
+export function useSharedSubscriptionExecution(stats: SharingStats = newSharingStats()): Plugin {
+  // Per change object, per key: the result, and how many more subscribers of the key may ask for it.
+  const results = new WeakMap<object, Map<string, { result: MaybePromise<ExecutionResult>; left: number }>>();
+  // Open subscriptions per key: a change's result is memoized only while two or more can use it.
+  const subscribers = new Map<string, number>();
+  const documentIds = new WeakMap<DocumentNode, string>();
+
+  const keyOf = (args: ExecutionArgs): string => {
+    let document = documentIds.get(args.document);
+    if (document === undefined) {
+      document = print(args.document);
+      documentIds.set(args.document, document);
+    }
+    const access = (args.contextValue as { access?: Access } | undefined)?.access;
+    return JSON.stringify([
+      document,
+      args.operationName ?? null,
+      args.variableValues ?? null,
+      access?.role ?? null,
+      access?.customer ?? null,
+    ]);
+  };
+
+  const executeShared = (args: ExecutionArgs, key: string, payload: unknown) => {
+    if (typeof payload !== 'object' || payload === null || (subscribers.get(key) ?? 0) < 2) {
+      stats.executions++;
+      return execute({ ...args, rootValue: payload });
+    }
+    let byKey = results.get(payload);
+    if (!byKey) {
+      byKey = new Map();
+      results.set(payload, byKey);
+    }
+    const shared = byKey.get(key);
+    if (shared) {
+      stats.reused++;
+      // Freed once every subscriber open at the time has taken it; one that started later, or
+      // ended, never asks, and the entry then lives as long as the change object is held (by the
+      // feed's window of recent changes, or a subscriber's current page), never longer.
+      if (--shared.left <= 0 && byKey.delete(key) && byKey.size === 0) results.delete(payload);
+      return shared.result;
+    }
+    stats.executions++;
+    const result = execute({ ...args, rootValue: payload });
+    byKey.set(key, { result, left: (subscribers.get(key) ?? 1) - 1 });
+    return result;
+  };
+
+  const subscribeShared = async (args: ExecutionArgs, fallback: (args: ExecutionArgs) => unknown) => {
+    const operation = getOperationAST(args.document, args.operationName);
+    // Anything unusual (no such operation, variables that do not fit) goes through Yoga's own
+    // executor, so that its errors stay exactly as they were.
+    if (operation?.operation !== 'subscription' || !variablesFit(args, operation)) return fallback(args);
+    const source = await createSourceEventStream(args);
+    if (!isAsyncIterable(source)) return source;
+    const key = keyOf(args);
+    subscribers.set(key, (subscribers.get(key) ?? 0) + 1);
+    let open = true;
+    const release = () => {
+      if (!open) return;
+      open = false;
+      const left = (subscribers.get(key) ?? 1) - 1;
+      if (left > 0) subscribers.set(key, left);
+      else subscribers.delete(key);
+    };
+    return mapEvents(source[Symbol.asyncIterator](), operation, release, (payload) =>
+      executeShared(args, key, payload),
+    );
+  };
+
+  return {
+    onSubscribe({ subscribeFn, setSubscribeFn }) {
+      setSubscribeFn(((args: ExecutionArgs) => subscribeShared(args, subscribeFn as never)) as never);
+    },
+  };
+}
+
+function variablesFit(args: ExecutionArgs, operation: OperationDefinitionNode): boolean {
+  const coerced = getVariableValues(
+    args.schema,
+    operation.variableDefinitions ?? [],
+    (args.variableValues ?? {}) as Record<string, unknown>,
+    { maxErrors: 1 },
+  );
+  return coerced.errors === undefined;
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return typeof (value as AsyncIterable<unknown>)?.[Symbol.asyncIterator] === 'function';
+}
+
+/**
+ * Each event of `source`, executed. Like the executor it replaces: an error of the source stream
+ * is rethrown located at the operation, and ending the results ends the source.
+ */
+function mapEvents(
+  source: AsyncIterator<unknown>,
+  operation: OperationDefinitionNode,
+  release: () => void,
+  run: (payload: unknown) => MaybePromise<ExecutionResult>,
+): AsyncIterableIterator<ExecutionResult> {
+  const end = async () => {
+    release();
+    await source.return?.();
+    return { done: true as const, value: undefined };
+  };
+  return {
+    async next() {
+      let event: IteratorResult<unknown>;
+      try {
+        event = await source.next();
+      } catch (error) {
+        release();
+        throw createGraphQLError((error as Error).message, {
+          originalError: error as Error,
+          nodes: [operation],
+        });
+      }
+      if (event.done) {
+        release();
+        return { done: true, value: undefined };
+      }
+      try {
+        return { done: false, value: await run(event.value) };
+      } catch (error) {
+        await end();
+        throw error;
+      }
+    },
+    return: end,
+    async throw(error?: unknown) {
+      await end();
+      throw error;
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}

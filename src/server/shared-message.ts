@@ -1,0 +1,49 @@
+/**
+ * One serialization per result object, for every subscriber that receives it: subscriptions that
+ * share an execution (src/server/shared-execution.ts) receive the same result object, and its
+ * JSON is written once, then spliced into each subscriber's `next` message.
+ *
+ * graphql-ws builds every `next` message itself: `JSON.stringify({ id, type: 'next', payload })`
+ * of the value its `onNext` hook returns. The hook returns an empty payload and leaves the real
+ * one, already serialized, with the socket (`SharedNextMessages.expect`); the socket's `send`
+ * recognises the exact message it expects (same id, empty payload) and sends it with the payload
+ * in its place (`SharedNextMessages.fill`). The message is the one graphql-ws would have written:
+ * JSON.stringify of a result writes each GraphQLError through its toJSON, as graphql-ws does.
+ */
+const serialized = new WeakMap<object, string>();
+
+export function serializedResult(result: object): string {
+  let json = serialized.get(result);
+  if (json === undefined) {
+    json = JSON.stringify(result);
+    serialized.set(result, json);
+  }
+  return json;
+}
+
+/** What graphql-ws's onNext returns: the message it then builds is filled in on the way out. */
+export const EMPTY_PAYLOAD = Object.freeze({});
+const EMPTY_SUFFIX = '{}}';
+
+/** Per socket: `next` messages announced by onNext, waiting for graphql-ws to send them. */
+export class SharedNextMessages {
+  private readonly waiting = new Map<string, string>();
+
+  /** Announces the `next` message of subscription `id` with this result; returns onNext's payload. */
+  expect(id: string, result: object): object {
+    this.waiting.set(
+      `{"id":${JSON.stringify(id)},"type":"next","payload":${EMPTY_SUFFIX}`,
+      serializedResult(result),
+    );
+    return EMPTY_PAYLOAD;
+  }
+
+  /** The message to send instead of `data`: the announced one with its payload, else `data` itself. */
+  fill(data: unknown): unknown {
+    if (this.waiting.size === 0 || typeof data !== 'string') return data;
+    const payload = this.waiting.get(data);
+    if (payload === undefined) return data;
+    this.waiting.delete(data);
+    return `${data.slice(0, -EMPTY_SUFFIX.length)}${payload}}`;
+  }
+}
