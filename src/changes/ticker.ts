@@ -11,8 +11,8 @@ export interface TickerOptions {
   connection: FeedConnection;
   log: Logger;
   retentionMs: number;
-  /** Called when a new tick exists. */
-  onTick: () => void;
+  /** Called with its id when a new tick exists. */
+  onTick: (tick: number) => void;
   /** While changes keep coming, tick this often instead of waiting for wake-ups (default 2 ms). */
   activeIntervalMs?: number;
   /** Two ticks with changes this close together wake the ticker up (default 20 ms). */
@@ -71,7 +71,7 @@ export class Ticker {
         this.mode = 'asleep';
         return;
       }
-      if (row.tick) this.options.onTick();
+      if (row.tick) this.options.onTick(Number(row.tick));
       await this.nextMode(row);
     } catch (error) {
       this.mode = 'asleep';
