@@ -47,6 +47,7 @@ export class Ticker {
   private lastChangeAt = 0;
   private drainXmax = 0n;
   private timer: NodeJS.Timeout | undefined;
+  private pruning = false;
   /** Makes a tick of whatever committed since the last one; calls during one fold into one more. */
   readonly tick = serialized(() => this.makeTick());
 
@@ -121,13 +122,17 @@ export class Ticker {
   }
 
   async prune(): Promise<void> {
-    if (!this.options.connection.isLeader || this.stopped) return;
+    // A prune of much history outlasts the interval: one at a time.
+    if (!this.options.connection.isLeader || this.stopped || this.pruning) return;
+    this.pruning = true;
     try {
       const removed = await pruneChangeLog(this.options.db, this.options.retentionMs);
       if (removed > 0) this.options.log.info({ removed }, 'pruned expired change history');
     } catch (error) {
       if (isConnectionError(error)) return; // tried again at the next interval
       this.options.log.warn({ err: error }, 'pruning the change log failed');
+    } finally {
+      this.pruning = false;
     }
   }
 }
