@@ -18,6 +18,45 @@ export interface InstancesResult {
   /** Transactions per change besides the writes, idle work taken off. */
   perChange: number;
   perTick: number;
+  /** From pg_stat_statements (when loaded): reads of the log (change_ticks, order_changes) per tick, the ticker's own polls apart, idle reads taken off. */
+  readsPerTick?: number;
+  pollsPerTick?: number;
+}
+
+/** pg_stat_statements counts for this database only, when the server preloads it (the bench's own does). */
+export async function trackStatements(adminUrl: string, name: string, url: string): Promise<boolean> {
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    await admin.query(`ALTER DATABASE ${name} SET pg_stat_statements.track = 'top'`);
+    const db = new pg.Client({ connectionString: url });
+    await db.connect();
+    await db.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+    await db.query('SELECT count(*) FROM pg_stat_statements');
+    await db.end();
+    return true;
+  } catch (error) {
+    console.warn(
+      `bench: pg_stat_statements unavailable (${(error as Error).message}); counting transactions only`,
+    );
+    return false;
+  } finally {
+    await admin.end();
+  }
+}
+
+async function statementCalls(pool: pg.Pool): Promise<{ reads: number; polls: number }> {
+  const { rows } = await pool.query<{ query: string; calls: string }>(
+    `SELECT query, calls FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+  );
+  let reads = 0;
+  let polls = 0;
+  for (const { query, calls } of rows) {
+    if (query.includes('make_change_tick')) polls += Number(calls);
+    else if (/change_ticks|order_changes/.test(query) && !query.includes('pg_stat_statements'))
+      reads += Number(calls);
+  }
+  return { reads, polls };
 }
 
 async function counter(pool: pg.Pool) {
@@ -36,6 +75,7 @@ export async function instancesWork(
   rate: number,
   seconds: number,
   run: string,
+  tracked = false,
 ): Promise<InstancesResult> {
   const served: Served[] = [];
   const subscribers: Subscriber[] = [];
@@ -54,12 +94,17 @@ export async function instancesWork(
     await sleep(1_000);
     // The instances' work without changes, over the same time as the writes take.
     const idleStart = await counter(pool);
+    if (tracked) await pool.query('SELECT pg_stat_statements_reset()');
+    const idleStarted = performance.now();
     await sleep(seconds * 1000);
+    const idleCalls = tracked ? await statementCalls(pool) : undefined;
+    const idleReadsPerSecond = (idleCalls?.reads ?? 0) / ((performance.now() - idleStarted) / 1000);
     const idleEnd = await counter(pool);
     const idlePerSecond = (idleEnd.transactions - idleStart.transactions - 1) / (seconds + 1.5);
 
     const total = Math.round(rate * seconds);
     const before = await counter(pool);
+    if (tracked) await pool.query('SELECT pg_stat_statements_reset()');
     const started = performance.now();
     const writes: Promise<unknown>[] = [];
     for (let i = 0; i < total; i++) {
@@ -73,9 +118,19 @@ export async function instancesWork(
     await until(() => delivered >= total * instances, 60_000, `${total * instances} deliveries`);
     const elapsed = (performance.now() - started) / 1000 + 1.5;
     const after = await counter(pool);
+    const calls = tracked ? await statementCalls(pool) : undefined;
+    // Reads with no change at all (each instance's 1 s safety-net look for ticks) are taken off.
+    if (calls) calls.reads -= idleReadsPerSecond * ((performance.now() - started) / 1000);
     const extra = after.transactions - before.transactions - total - 1 - idlePerSecond * elapsed;
     const ticks = after.tick - before.tick;
-    return { instances, changes: total, ticks, perChange: extra / total, perTick: extra / ticks };
+    return {
+      instances,
+      changes: total,
+      ticks,
+      perChange: extra / total,
+      perTick: extra / ticks,
+      ...(calls ? { readsPerTick: calls.reads / ticks, pollsPerTick: calls.polls / ticks } : {}),
+    };
   } finally {
     for (const s of subscribers) s.close();
     for (const s of served) await s.stop();
