@@ -129,7 +129,6 @@ export class ChangeFeed {
     this.window = new RecentWindow(this.windowSize, this.head);
     // Readers accepted while the service was starting (a client resuming from its cursor) go on.
     this.wake();
-    this.lookForTicks();
     this.connection.start();
     await this.firstConnection();
     const poll = this.options.pollIntervalMs ?? 1_000;
