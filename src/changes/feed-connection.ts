@@ -12,7 +12,8 @@ const TICKER_LOCK_KEY = 0x6f726472; // 'ordr'
 export interface FeedConnectionOptions {
   connectionString: string;
   log: Logger;
-  onNotification: (channel: string) => void;
+  /** `payload`: for order_ticks, the id of the tick just made. */
+  onNotification: (channel: string, payload: string | undefined) => void;
   onUp: () => void;
   onDown: (reason: string) => void;
   /** How often the connection is checked, and leadership sought when not held (default 1000 ms). */
@@ -101,7 +102,7 @@ export class FeedConnection {
     client.on('notification', (msg) => {
       // A tick this session made itself is already being read (the Ticker's onTick): no echo.
       if (msg.channel === TICKS_CHANNEL && msg.processId === ownPid(client)) return;
-      this.options.onNotification(msg.channel);
+      this.options.onNotification(msg.channel, msg.payload);
     });
     this.client = client;
     let timer: NodeJS.Timeout | undefined;

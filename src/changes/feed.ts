@@ -80,6 +80,9 @@ export class ChangeFeed {
   private timers: NodeJS.Timeout[] = [];
   private readonly ticker: Ticker;
   private readonly pump = serialized(() => this.followHead());
+  /** The newest tick known to exist from its notification; the head reads up to it. */
+  private announcedTick = 0;
+  private unannouncedTicks = true;
   private readonly windowSize: number;
   private readonly pageSize: number;
   private markUp!: () => void;
@@ -96,15 +99,15 @@ export class ChangeFeed {
       log: options.log,
       checkIntervalMs: options.checkIntervalMs,
       checkTimeoutMs: options.checkTimeoutMs,
-      onNotification: (channel) => {
+      onNotification: (channel, payload) => {
         if (channel === CHANGES_CHANNEL) this.ticker.tick();
-        if (channel === TICKS_CHANNEL) this.pump();
+        if (channel === TICKS_CHANNEL) this.announce(Number(payload));
       },
       onUp: () => {
         this.downReason = undefined;
         this.markUp();
         this.ticker.tick();
-        this.pump();
+        this.lookForTicks();
       },
       onDown: (reason) => {
         if (this.downReason === undefined) this.connectionLosses++;
@@ -116,7 +119,7 @@ export class ChangeFeed {
       connection: this.connection,
       log: options.log,
       retentionMs: options.retentionMs,
-      onTick: () => this.pump(),
+      onTick: (tick) => this.announce(tick),
     });
   }
 
@@ -132,7 +135,7 @@ export class ChangeFeed {
     this.timers.push(
       setInterval(() => {
         this.ticker.tick();
-        this.pump();
+        this.lookForTicks();
       }, poll),
       setInterval(
         () => void this.ticker.prune(),
@@ -302,27 +305,47 @@ export class ChangeFeed {
     for (const waiter of waiters) waiter();
   }
 
-  /** Moves the head over every new tick, keeping small batches in the window. */
+  /** A tick was made (its notification, or this instance's ticker): read it. */
+  private announce(tick: number): void {
+    if (!Number.isSafeInteger(tick))
+      this.unannouncedTicks = true; // no usable id: look
+    else if (tick > this.announcedTick) this.announcedTick = tick;
+    this.pump();
+  }
+
+  /** Ticks may exist that no notification announced (start, reconnection, the safety-net poll). */
+  private lookForTicks(): void {
+    this.unannouncedTicks = true;
+    this.pump();
+  }
+
+  /**
+   * Moves the head over every new tick, keeping small batches in the window. A tick announced by
+   * its id costs one query, the tick with its batch (so N instances read the log N times per tick,
+   * not 2N); otherwise the ticks after the head are listed first.
+   */
   private async followHead(): Promise<void> {
     try {
+      while (this.subscribers > 0 && this.requireHead().tick < this.announcedTick) {
+        const id = this.requireHead().tick + 1;
+        this.advance(id, await this.changeLog.wholeBatch(id, this.windowSize / 2));
+      }
+      if (!this.unannouncedTicks && this.requireHead().tick >= this.announcedTick) return;
+      this.unannouncedTicks = false;
       for (;;) {
         const ticks = await this.changeLog.ticksAfter(this.requireHead().tick, 100);
         for (const tick of ticks) {
-          const end = endOfTick(tick.id);
           // The window only saves live subscribers a query; with none open, nothing is fetched
           // (a reader that starts behind the window reads the log, as after a big batch).
           const entries =
             this.subscribers > 0 ? await this.changeLog.wholeBatch(tick.id, this.windowSize / 2) : undefined;
-          // Too big to hold: readers behind it read it from the log at their own pace.
-          if (!entries) this.window?.reset(end);
-          else this.window?.append(entries);
-          this.head = end;
-          this.wake();
+          this.advance(tick.id, entries);
         }
         if (ticks.length < 100) return;
       }
     } catch (error) {
       if (this.stopped) return;
+      this.unannouncedTicks = true; // the next poll looks again
       if (isConnectionError(error))
         this.options.log.debug(
           { reason: (error as Error).message },
@@ -330,6 +353,15 @@ export class ChangeFeed {
         );
       else this.options.log.warn({ err: error }, 'following the change log failed; will retry');
     }
+  }
+
+  private advance(tick: number, entries: LogEntry[] | undefined): void {
+    const end = endOfTick(tick);
+    // Too big to hold (undefined): readers behind it read it from the log at their own pace.
+    if (!entries) this.window?.reset(end);
+    else this.window?.append(entries);
+    this.head = end;
+    this.wake();
   }
 }
 

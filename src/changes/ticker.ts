@@ -11,8 +11,8 @@ export interface TickerOptions {
   connection: FeedConnection;
   log: Logger;
   retentionMs: number;
-  /** Called when a new tick exists. */
-  onTick: () => void;
+  /** Called with its id when a new tick exists. */
+  onTick: (tick: number) => void;
   /** While changes keep coming, tick this often instead of waiting for wake-ups (default 2 ms). */
   activeIntervalMs?: number;
   /** Two ticks with changes this close together wake the ticker up (default 20 ms). */
@@ -47,6 +47,7 @@ export class Ticker {
   private lastChangeAt = 0;
   private drainXmax = 0n;
   private timer: NodeJS.Timeout | undefined;
+  private pruning = false;
   /** Makes a tick of whatever committed since the last one; calls during one fold into one more. */
   readonly tick = serialized(() => this.makeTick());
 
@@ -71,7 +72,7 @@ export class Ticker {
         this.mode = 'asleep';
         return;
       }
-      if (row.tick) this.options.onTick();
+      if (row.tick) this.options.onTick(Number(row.tick));
       await this.nextMode(row);
     } catch (error) {
       this.mode = 'asleep';
@@ -121,13 +122,17 @@ export class Ticker {
   }
 
   async prune(): Promise<void> {
-    if (!this.options.connection.isLeader || this.stopped) return;
+    // A prune of much history outlasts the interval: one at a time.
+    if (!this.options.connection.isLeader || this.stopped || this.pruning) return;
+    this.pruning = true;
     try {
       const removed = await pruneChangeLog(this.options.db, this.options.retentionMs);
       if (removed > 0) this.options.log.info({ removed }, 'pruned expired change history');
     } catch (error) {
       if (isConnectionError(error)) return; // tried again at the next interval
       this.options.log.warn({ err: error }, 'pruning the change log failed');
+    } finally {
+      this.pruning = false;
     }
   }
 }

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { projectRoot } from '../project-root.ts';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -14,7 +14,7 @@ const CONTENT_TYPES: Record<string, string> = {
   '.woff2': 'font/woff2',
 };
 
-export const webRoot = fileURLToPath(new URL('../../web/dist', import.meta.url));
+export const webRoot = path.join(projectRoot, 'web', 'dist');
 
 /** Serves the built dashboard; `/` is its index.html. Returns undefined when no file matches. */
 export function createStaticHandler(root = webRoot) {

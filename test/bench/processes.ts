@@ -1,5 +1,5 @@
 /** The processes `npm run bench` measures: the service (as `npm start` runs it) and the floor. */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { freePort } from '../../src/db/embedded.ts';
 
 export interface Served {
@@ -40,13 +40,22 @@ async function serve(
   };
 }
 
-/** The service as `npm start` runs it; BENCH_SERVICE_ENTRY picks another entry (a compiled one). */
-export function startService(databaseUrl: string): Promise<Served> {
-  const entry = process.env.BENCH_SERVICE_ENTRY;
+/**
+ * The service as `npm start` runs it: the entry scripts/start-entry.mjs picks (the compiled build,
+ * rebuilt first if stale). BENCH_SERVICE_ENTRY picks other node arguments, e.g.
+ * "--import tsx src/main.ts" to measure the service run from its sources.
+ */
+export function startService(databaseUrl: string, env: Record<string, string> = {}): Promise<Served> {
+  const entry =
+    process.env.BENCH_SERVICE_ENTRY ??
+    execFileSync(process.execPath, ['scripts/start-entry.mjs'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
   // e.g. BENCH_SERVICE_NODE_ARGS="--cpu-prof --cpu-prof-dir=prof" to profile the service.
   const nodeArgs = process.env.BENCH_SERVICE_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const args = [...nodeArgs, ...(entry ? [entry] : ['--import', 'tsx', 'src/main.ts'])];
-  return serve(args, { DATABASE_URL: databaseUrl }, 'is ready', '/graphql');
+  const args = [...nodeArgs, ...entry.split(' ').filter(Boolean)];
+  return serve(args, { DATABASE_URL: databaseUrl, ...env }, 'is ready', '/graphql');
 }
 
 export function startFloor(databaseUrl: string): Promise<Served> {

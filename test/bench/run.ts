@@ -4,17 +4,24 @@
  * the same run, each scenario BENCH_RUNS times (default 3), floor and service alternating.
  * Writes test/bench/RESULTS.md. `npm run bench -- --quick` (or BENCH_QUICK=1) shortens every
  * scenario so that a whole run fits a loaded laptop; ratios to the floor are what count.
- * BENCH_ONLY=light,latency,fanout,bulk,e2e,writers,pace runs some scenarios; BENCH_SERVICE_ENTRY
- * starts another entry (a compiled build); BENCH_SERVICE_NODE_ARGS passes node flags (--cpu-prof).
+ * BENCH_ONLY=light,latency,fanout,bulk,e2e,writers,pace,idle,history,instances runs some
+ * scenarios. The service runs as `npm start` runs it (the compiled build); BENCH_SERVICE_ENTRY
+ * gives other node arguments ('--import tsx src/main.ts'); BENCH_SERVICE_NODE_ARGS passes node
+ * flags (--cpu-prof).
  * test/bench/notes.md (the analysis of the gaps) is appended to RESULTS.md.
  */
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import os from 'node:os';
 import pg from 'pg';
+import { createDb, createPool } from '../../src/db/connect.ts';
 import { startEmbeddedPostgres } from '../../src/db/embedded.ts';
+import { migrateToLatest } from '../../src/db/migrate.ts';
 import { clusterTempDir } from '../helpers/temp-dir.ts';
 import { floorSchema } from './floor.ts';
+import { fillHistory, type Latencies as HistoryLatencies, pruneUnderLoad, resume } from './history.ts';
+import { idleSubscribers } from './idle.ts';
+import { instancesWork, trackStatements } from './instances.ts';
 import { rssMiB, sleep, summary } from './measure.ts';
 import { type Served, startFloor, startService } from './processes.ts';
 import { type Row, writeResults } from './results.ts';
@@ -55,9 +62,24 @@ async function seedRows(sql: pg.Client, table: string, rows: number): Promise<vo
   );
 }
 
+/** A new, empty database on the bench's server (the service migrates it at start); its URL. */
+async function freshDatabase(admin: pg.Client, serverDatabaseUrl: string, name: string): Promise<string> {
+  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await admin.query(`CREATE DATABASE ${name}`);
+  const url = new URL(serverDatabaseUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
 async function main() {
   const dir = clusterTempDir('realtime-orders-bench-');
-  const embedded = process.env.BENCH_DATABASE_URL ? undefined : await startEmbeddedPostgres({ dir });
+  const embedded = process.env.BENCH_DATABASE_URL
+    ? undefined
+    : await startEmbeddedPostgres({
+        dir,
+        // Loaded but tracking nothing, except in the database of the instances scenario.
+        settings: { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'none' },
+      });
   const databaseUrl = process.env.BENCH_DATABASE_URL ?? `${embedded?.serverUrl}/postgres`;
   const loadBefore = load();
   const started = Date.now();
@@ -283,6 +305,158 @@ async function main() {
         target: '≥ 0.75',
         met: ratio.median >= 0.75,
       });
+    }
+
+    if (wanted('idle')) {
+      const count = 5_000;
+      console.log(`${count} idle subscribers, each side on a freshly started process`);
+      const runs = await repeat('idle', async (run) => {
+        const side = async (target: Target, start: () => Promise<Served>) => {
+          const served = await start();
+          try {
+            return await idleSubscribers(target, served, databaseUrl, count, `${target}-${run}`);
+          } finally {
+            await served.stop();
+          }
+        };
+        return {
+          floor: await side('floor', () => startFloor(databaseUrl)),
+          service: await side('graphql-ws', () => startService(databaseUrl)),
+        };
+      });
+      const kb = summary(
+        runs.map((r) => r.service.kbPerSubscriber),
+        1,
+      );
+      const floorKb = summary(
+        runs.map((r) => r.floor.kbPerSubscriber),
+        1,
+      );
+      rows.push({
+        measure: `${count.toLocaleString('en-US')} idle subscribers (graphql-ws; floor: raw WebSocket): KB of RSS each`,
+        floor: floorKb.text,
+        service: kb.text,
+        target: '≤ 1.5 × floor',
+        met: kb.median <= 1.5 * floorKb.median,
+      });
+      rows.push({
+        measure: `same, server RSS with ${count.toLocaleString('en-US')} idle subscribers (MiB); at rest before them`,
+        floor: `${
+          summary(
+            runs.map((r) => r.floor.rssAfterMiB),
+            0,
+          ).text
+        }; ${
+          summary(
+            runs.map((r) => r.floor.rssBeforeMiB),
+            0,
+          ).text
+        }`,
+        service: `${
+          summary(
+            runs.map((r) => r.service.rssAfterMiB),
+            0,
+          ).text
+        }; ${
+          summary(
+            runs.map((r) => r.service.rssBeforeMiB),
+            0,
+          ).text
+        }`,
+      });
+    }
+
+    if (wanted('instances')) {
+      const seconds = quick ? 5 : 15;
+      const rate = 100;
+      const url = await freshDatabase(sql, databaseUrl, 'bench_instances');
+      const tracked = await trackStatements(databaseUrl, 'bench_instances', url);
+      console.log(`1 and 3 instances, one subscriber each, ${rate} changes/s for ${seconds} s`);
+      const runs = await repeat('instances', async (run) => ({
+        one: await instancesWork(url, 1, rate, seconds, `i1-${run}`, tracked),
+        three: await instancesWork(url, 3, rate, seconds, `i3-${run}`, tracked),
+      }));
+      const per = (pick: (r: (typeof runs)[0]) => number, digits = 2) => summary(runs.map(pick), digits).text;
+      rows.push({
+        measure: `${rate} changes/s, one subscriber per instance: database transactions per change besides the write (idle work taken off); ticks per change 1 instance ${per((r) => r.one.ticks / r.one.changes)}, 3 instances ${per((r) => r.three.ticks / r.three.changes)}`,
+        floor: `1 instance: ${per((r) => r.one.perChange)}`,
+        service: `3 instances: ${per((r) => r.three.perChange)}`,
+      });
+      const growth = summary(
+        runs.map((r) => (r.three.perTick - r.one.perTick) / 2),
+        2,
+      );
+      rows.push({
+        measure: 'same, per tick: more transactions per tick for each instance added ((3 instances − 1) ÷ 2)',
+        floor: `1 instance: ${per((r) => r.one.perTick)} per tick`,
+        service: `${growth.text} (3 instances: ${per((r) => r.three.perTick)} per tick)`,
+        ...(tracked ? {} : { target: '≤ 1 read per instance per tick', met: growth.median <= 1 }),
+      });
+      if (tracked) {
+        const reads = summary(
+          runs.map((r) => ((r.three.readsPerTick ?? 0) - (r.one.readsPerTick ?? 0)) / 2),
+          2,
+        );
+        rows.push({
+          measure:
+            "same, from pg_stat_statements: reads of the log per tick (the leader's tick polls apart: " +
+            `${per((r) => r.one.pollsPerTick ?? 0)} per tick with 1 instance, ${per((r) => r.three.pollsPerTick ?? 0)} with 3); more reads per tick for each instance added`,
+          floor: `1 instance: ${per((r) => r.one.readsPerTick ?? 0)} per tick`,
+          service: `${reads.text} (3 instances: ${per((r) => r.three.readsPerTick ?? 0)} per tick)`,
+          target: '≤ 1 read per instance per tick',
+          // At the precision shown: the idle reads taken off (1 s looks for ticks) leave ±0.001.
+          met: Number(reads.median.toFixed(2)) <= 1,
+        });
+      }
+    }
+
+    if (wanted('history')) {
+      const total = quick ? 1_000_000 : 10_000_000;
+      const back = quick ? 100_000 : 1_000_000;
+      const perTx = 1_000;
+      const url = await freshDatabase(sql, databaseUrl, 'bench_history');
+      const migrating = createDb(createPool(url, 1));
+      await migrateToLatest(migrating);
+      await migrating.destroy();
+      console.log(
+        `history: ${total.toLocaleString('en-US')} changes in transactions of ${perTx}, one tick each`,
+      );
+      const fill = await fillHistory(url, total, perTx);
+      const history = await startService(url);
+      try {
+        const resumed = await repeat('resume', () => resume(history, url, back, perTx));
+        rows.push({
+          measure: `${total.toLocaleString('en-US')} changes in the log (written in ${fill.seconds.toFixed(0)} s): a graphql-ws reader resuming ${back.toLocaleString('en-US')} changes back catches up at (changes/s)`,
+          floor: '',
+          service: summary(
+            resumed.map((r) => r.changesPerSecond),
+            0,
+          ).text,
+        });
+        const rate = 100;
+        console.log(`history: pruning the older half under ${rate} single-row INSERTs/s (once)`);
+        const prune = await pruneUnderLoad(history, url, rate, 'prune');
+        console.log(`  prune: ${JSON.stringify(prune)}`);
+        const ms = (n: number) => n.toFixed(0);
+        const pair = (l: HistoryLatencies, k: 'writer' | 'lag') =>
+          `${ms(l[`${k}P50`])} / ${ms(l[`${k}P99`])} / ${ms(l[`${k}Max`])}`;
+        rows.push({
+          measure: `pruning ${prune.removed.toLocaleString('en-US')} of them: took ${prune.pruneSeconds.toFixed(1)} s${prune.error ? ` and FAILED (${prune.error})` : ''}; writer latency p50 / p99 / max (ms) before (floor column) and during (service column)`,
+          floor: pair(prune.before, 'writer'),
+          service: pair(prune.during, 'writer'),
+          target: 'not blocked',
+          met: !prune.error && prune.during.writerP99 <= prune.before.writerP99 * 3 + 20,
+        });
+        rows.push({
+          measure: 'same, feed lag (commit to delivery) p50 / p99 / max (ms), before and during',
+          floor: pair(prune.before, 'lag'),
+          service: pair(prune.during, 'lag'),
+          target: 'not blocked',
+          met: !prune.error && prune.during.lagP99 <= prune.before.lagP99 * 3 + 50,
+        });
+      } finally {
+        await history.stop();
+      }
     }
 
     if (wanted('pace')) {

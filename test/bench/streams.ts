@@ -33,7 +33,7 @@ const SERVICE_QUERY = (operation: string) =>
   `subscription { orderChanged(where: { operations: [${operation}] }) { cursor operation changedFields order { id customerName productName quantity status version updatedAt } } }`;
 
 /** Opens `count` subscribers that call `onKey` with each change's customer name (INSERT) or id. */
-async function subscribe(
+export async function subscribe(
   target: Target,
   served: Served,
   count: number,

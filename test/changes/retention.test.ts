@@ -77,3 +77,46 @@ test('a cursor older than CHANGE_RETENTION expires on time, whether or not pruni
     await short.stop();
   }
 });
+
+test('pruning in small batches removes exactly the expired history, ticks oldest first', async () => {
+  const live = collect(await service.feed.subscribe());
+  const before = live.changes.length;
+  for (const name of ['b1', 'b2', 'b3', 'b4', 'b5']) {
+    await service.database.sql(
+      `INSERT INTO orders (customer_name, product_name) VALUES ('${name}', 'a'), ('${name}', 'b'), ('${name}', 'c')`,
+    );
+  }
+  await waitForCount(live.changes, before + 15);
+  const expiredCursor = live.changes[before]?.cursor as string;
+  await service.database.sql(`UPDATE change_ticks SET created_at = created_at - interval '1 day'`);
+  await service.database.sql(`INSERT INTO orders (customer_name, product_name) VALUES ('kept', 'k')`);
+  await waitForCount(live.changes, before + 16);
+  const keptCursor = live.changes[before + 15]?.cursor as string;
+  await live.stop();
+  const [kept] = await service.database.sql<{ n: string }>(
+    `SELECT count(*) AS n FROM order_changes WHERE new_row->>'customer_name' = 'kept'`,
+  );
+
+  // Batches of 2: every statement removes at most 2 rows; together, every expired change.
+  const [all] = await service.database.sql<{ n: string }>('SELECT count(*) AS n FROM order_changes');
+  const removed = await pruneChangeLog(service.database.db, 3600e3, 2);
+  const [left] = await service.database.sql<{ n: string }>('SELECT count(*) AS n FROM order_changes');
+  expect(removed).toBe(Number(all?.n) - Number(left?.n));
+  expect(Number(left?.n)).toBe(Number(kept?.n));
+  const ticks = await service.database.sql<{ tick_id: string }>(
+    'SELECT tick_id FROM change_ticks ORDER BY tick_id',
+  );
+  const ids = ticks.map((t) => Number(t.tick_id));
+  expect(ids).toEqual(ids.map((_, i) => (ids[0] as number) + i)); // no hole
+  expect(await pruneChangeLog(service.database.db, 3600e3, 2)).toBe(0);
+
+  await expect(service.feed.subscribe({ after: expiredCursor })).rejects.toMatchObject({
+    code: 'CURSOR_EXPIRED',
+  });
+  const names = await service.graphql(
+    'query ($after: String) { orderChanges(after: $after) { order { customerName } } }',
+    { after: keptCursor },
+  );
+  expect(names.errors).toBeUndefined();
+  expect(names.data.orderChanges).toEqual([]);
+});
