@@ -35,7 +35,7 @@ function copyOfRepository(reachable: boolean): string {
   cpSync(repo, app, { recursive: true, filter: (src) => !skip.has(path.basename(src)) });
   symlinkSync(path.join(repo, 'node_modules'), path.join(app, 'node_modules'));
   // As `npm install` leaves it: compiled (test/start-compiled.test.ts covers a missing or stale build).
-  execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: app, stdio: 'ignore' });
+  execFileSync(process.execPath, ['src/build/build.mjs'], { cwd: app, stdio: 'ignore' });
   cleanups.push(() => {
     const pgdata = path.join(app, '.data', 'pgdata');
     // The fallback cluster lives outside the copy; remove what this test made, and only that.

@@ -41,14 +41,14 @@ async function serve(
 }
 
 /**
- * The service as `npm start` runs it: the entry scripts/start-entry.mjs picks (the compiled build,
+ * The service as `npm start` runs it: the entry src/build/start-entry.mjs picks (the compiled build,
  * rebuilt first if stale). BENCH_SERVICE_ENTRY picks other node arguments, e.g.
  * "--import tsx src/main.ts" to measure the service run from its sources.
  */
 export function startService(databaseUrl: string, env: Record<string, string> = {}): Promise<Served> {
   const entry =
     process.env.BENCH_SERVICE_ENTRY ??
-    execFileSync(process.execPath, ['scripts/start-entry.mjs'], {
+    execFileSync(process.execPath, ['src/build/start-entry.mjs'], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'inherit'],
     });

@@ -1,4 +1,4 @@
-// `npm start` runs `exec node $(node scripts/start-entry.mjs)`: this prints the node arguments that
+// `npm start` runs `exec node $(node src/build/start-entry.mjs)`: this prints the node arguments that
 // start the service. Normally the compiled build (dist/src/main.js, made by `npm install`), which
 // needs far less memory than compiling TypeScript in the process (tsx). When the build is missing
 // or older than any file in src/ or migrations/ (sources edited or checked out without a
@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const stamp = path.join(root, 'dist', 'src', '.built');
 const FALLBACK = '--import tsx src/main.ts';
 
@@ -28,7 +28,7 @@ function newestSource() {
   };
   visit(path.join(root, 'src'));
   visit(path.join(root, 'migrations'));
-  for (const file of ['tsconfig.json', 'tsconfig.build.json', 'package.json']) {
+  for (const file of ['tsconfig.json', 'package.json']) {
     newest = Math.max(newest, statSync(path.join(root, file)).mtimeMs);
   }
   return newest;
@@ -43,7 +43,7 @@ function build(reason) {
     return `${reason}, and TypeScript is not installed to rebuild it`;
   }
   process.stderr.write(`realtime-orders: ${reason}; building it (npm run build)\n`);
-  const result = spawnSync(process.execPath, [path.join(root, 'scripts', 'build.mjs')], {
+  const result = spawnSync(process.execPath, [path.join(root, 'src', 'build', 'build.mjs')], {
     cwd: root,
     stdio: ['ignore', 2, 2],
   });

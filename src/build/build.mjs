@@ -1,18 +1,18 @@
-// `npm run build`: compiles src/ and migrations/ to dist/ (tsconfig.build.json) from scratch, so no
+// `npm run build`: compiles src/ and migrations/ to dist/ (src/build/tsconfig.json) from scratch, so no
 // output of a deleted source (a migration above all) survives, then stamps the build's time for
-// scripts/start-entry.mjs. Types are checked by `npm run typecheck`, not here.
+// src/build/start-entry.mjs. Types are checked by `npm run typecheck`, not here.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const started = new Date();
 for (const dir of ['src', 'migrations'])
   rmSync(path.join(root, 'dist', dir), { recursive: true, force: true });
 const tsc = createRequire(path.join(root, 'package.json')).resolve('typescript/bin/tsc');
-const result = spawnSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json')], {
+const result = spawnSync(process.execPath, [tsc, '-p', path.join(root, 'src', 'build', 'tsconfig.json')], {
   cwd: root,
   stdio: 'inherit',
 });
