@@ -38,13 +38,15 @@ test('filters run on the server: statuses match before or after, fields AND, val
     const all = subscribe(null);
     const pending = subscribe({ statuses: ['PENDING'] });
     const shippedUpdates = subscribe({ statuses: ['SHIPPED', 'DELIVERED'], operations: ['UPDATE'] });
-    await new Promise((r) => setTimeout(r, 300));
+    // Accepted means started: each delivers what commits from then on (not from a fixed pause).
+    const accepted = (n: number) => () => service.feed.status().subscribers === n;
+    await waitFor(accepted(3), { message: 'three subscriptions accepted' });
     const [a, b] = await service.database.sql<{ id: string }>(
       `INSERT INTO orders (customer_name, product_name) VALUES ('A', 'x'), ('B', 'y') RETURNING id`,
     );
     await waitFor(() => all.length >= 2);
     const onlyA = subscribe({ ids: [String(a?.id)] });
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor(accepted(4), { message: 'the fourth subscription accepted' });
     await service.database.sql(`UPDATE orders SET status = 'processing' WHERE id = $1`, [a?.id]);
     await service.database.sql(`UPDATE orders SET status = 'shipped' WHERE id = $1`, [a?.id]);
     await service.database.sql(`UPDATE orders SET quantity = 5 WHERE id = $1`, [b?.id]);
