@@ -47,7 +47,8 @@ export async function createMysqlTestDatabase(): Promise<TestDatabase & { user: 
     async sql(text, values) {
       const connection = await mysql.createConnection(mysqlOptions(url));
       try {
-        const [rows] = await connection.query(text, values);
+        // PostgreSQL's $1, $2 … become MySQL's ?, so that shared tests write their SQL once.
+        const [rows] = await connection.query(text.replace(/\$\d+/g, '?'), values);
         return rows as never;
       } finally {
         await connection.end();
