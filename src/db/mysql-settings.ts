@@ -1,12 +1,13 @@
 import { type Kysely, sql } from 'kysely';
 import { ConfigError } from '../config.ts';
+import type { Database } from './database.ts';
 
 /**
  * The change feed on MySQL/MariaDB reads the binary log (README, "MySQL and MariaDB"): it needs
  * it on, in ROW format with whole row images. Checked before anything else, so that a server
  * without them fails the start with one line naming the setting, not a feed that misses changes.
  */
-export async function checkMysqlSettings(db: Kysely<any>): Promise<void> {
+export async function checkMysqlSettings(db: Kysely<Database>): Promise<void> {
   const { rows } = await sql<{ Variable_name: string; Value: string }>`
     SHOW GLOBAL VARIABLES WHERE Variable_name IN
       ('log_bin', 'binlog_format', 'binlog_row_image', 'log_bin_trust_function_creators')`.execute(db);

@@ -1,4 +1,4 @@
-import { Kysely, MysqlDialect } from 'kysely';
+import { Kysely, MysqlAdapter, MysqlDialect } from 'kysely';
 import { createPool, type Pool, type PoolOptions } from 'mysql2';
 import type { Database } from './database.ts';
 
@@ -31,11 +31,9 @@ export function databaseName(url: string): string {
   return mysqlOptions(url).database ?? '';
 }
 
-const mysqlDbs = new WeakSet<object>();
-
-/** Whether `db` talks to MySQL/MariaDB (made by createMysqlDb, or a transaction of one). */
-export function isMysqlDb(db: Kysely<any>): boolean {
-  return mysqlDbs.has(db) || db.getExecutor().adapter.constructor.name === 'MysqlAdapter';
+/** Whether `db` talks to MySQL/MariaDB (made by createMysqlDb, or a transaction or connection of one). */
+export function isMysqlDb(db: { getExecutor(): { adapter: unknown } }): boolean {
+  return db.getExecutor().adapter instanceof MysqlAdapter;
 }
 
 export function createMysqlPool(url: string, max = 10): Pool {
@@ -50,7 +48,5 @@ export function createMysqlPool(url: string, max = 10): Pool {
 }
 
 export function createMysqlDb(url: string, max = 10): Kysely<Database> {
-  const db = new Kysely<Database>({ dialect: new MysqlDialect({ pool: createMysqlPool(url, max) }) });
-  mysqlDbs.add(db);
-  return db;
+  return new Kysely<Database>({ dialect: new MysqlDialect({ pool: createMysqlPool(url, max) }) });
 }

@@ -1,4 +1,4 @@
-import ZongJi from '@vlasky/zongji';
+import ZongJi, { type BinlogEvent, type RowData, type UpdateRowsEvent } from '@vlasky/zongji';
 import mysql from 'mysql2/promise';
 import { mysqlOptions } from '../../db/mysql.ts';
 import type { Logger } from '../../log.ts';
@@ -135,14 +135,15 @@ export class BinlogCapture {
     let queue = Promise.resolve();
     const zongji = new ZongJi({ ...config, dateStrings: false });
     zongji.on('error', (error: Error) => fail(`binary log: ${error.message}`));
-    zongji.on('binlog', (event: any) => {
+    zongji.on('binlog', (event: BinlogEvent) => {
       const name = event.getEventName();
-      if (name === 'writerows')
-        for (const row of event.rows) pending.push({ op: 'INSERT', old: null, new: row });
+      const rows = (event as BinlogEvent & { rows?: RowData[] }).rows ?? [];
+      if (name === 'writerows') for (const row of rows) pending.push({ op: 'INSERT', old: null, new: row });
       else if (name === 'deleterows')
-        for (const row of event.rows) pending.push({ op: 'DELETE', old: row, new: null });
+        for (const row of rows) pending.push({ op: 'DELETE', old: row, new: null });
       else if (name === 'updaterows')
-        for (const row of event.rows) pending.push({ op: 'UPDATE', old: row.before, new: row.after });
+        for (const row of (event as UpdateRowsEvent).rows)
+          pending.push({ op: 'UPDATE', old: row.before, new: row.after });
       else if (name === 'xid' && pending.length > 0) {
         const changes = pending;
         pending = [];
