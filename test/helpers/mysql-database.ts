@@ -7,18 +7,20 @@ import type { TestDatabase } from './database.ts';
 /** The MySQL/MariaDB server of the MySQL suite (a URL with an admin user), when one is given. */
 export const mysqlServerUrl = process.env.TEST_MYSQL_URL;
 
-const admin = () =>
-  mysql.createConnection({ ...mysqlOptions(mysqlServerUrl as string), database: undefined });
+const admin = (server = mysqlServerUrl as string) =>
+  mysql.createConnection({ ...mysqlOptions(server), database: undefined });
 
 /**
  * A fresh, migrated database of its own and a user of its own with what the README asks for:
  * ALL on its database plus REPLICATION SLAVE, REPLICATION CLIENT, BINLOG MONITOR (MariaDB),
  * PROCESS and RELOAD, and never SUPER. The service and the tests' writers use that user.
  */
-export async function createMysqlTestDatabase(): Promise<TestDatabase & { user: string }> {
+export async function createMysqlTestDatabase(
+  serverUrl = mysqlServerUrl as string,
+): Promise<TestDatabase & { user: string }> {
   const name = `ro_test_${randomBytes(6).toString('hex')}`;
   const password = randomBytes(12).toString('hex');
-  const root = await admin();
+  const root = await admin(serverUrl);
   try {
     await root.query(`CREATE DATABASE ${name}`);
     await root.query(`CREATE USER '${name}'@'%' IDENTIFIED BY '${password}'`);
@@ -36,7 +38,7 @@ export async function createMysqlTestDatabase(): Promise<TestDatabase & { user: 
   } finally {
     await root.end();
   }
-  const server = new URL(mysqlServerUrl as string);
+  const server = new URL(serverUrl);
   const url = `mysql://${name}:${password}@${server.host}/${name}`;
   const db = createMysqlDb(url, 5);
   await migrateToLatest(db);
@@ -56,7 +58,7 @@ export async function createMysqlTestDatabase(): Promise<TestDatabase & { user: 
     },
     async drop() {
       await db.destroy();
-      const root = await admin();
+      const root = await admin(serverUrl);
       try {
         await root.query(`DROP DATABASE IF EXISTS ${name}`);
         await root.query(`DROP USER IF EXISTS '${name}'@'%'`);
