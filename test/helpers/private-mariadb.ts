@@ -41,7 +41,7 @@ async function freePort(): Promise<number> {
  * that stop and restart the server must never touch the machine's (test/faults does the same with
  * PostgreSQL clusters of their own).
  */
-export async function startPrivateMariadb(): Promise<PrivateMariadb> {
+export async function startPrivateMariadb(options: { binlog?: boolean } = {}): Promise<PrivateMariadb> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'realtime-orders-mariadb-'));
   const data = path.join(dir, 'data');
   await run('mariadb-install-db', [
@@ -68,11 +68,16 @@ export async function startPrivateMariadb(): Promise<PrivateMariadb> {
         '--skip-name-resolve',
         '--innodb-buffer-pool-size=64M',
         '--server-id=1',
-        `--log-bin=${path.join(data, 'binlog')}`,
-        '--binlog-format=ROW',
-        '--binlog-row-image=FULL',
-        '--binlog-row-metadata=FULL',
-        '--log-bin-trust-function-creators=1',
+        // Without: a server as MariaDB ships (no binary log, binlog_format MIXED).
+        ...(options.binlog === false
+          ? []
+          : [
+              `--log-bin=${path.join(data, 'binlog')}`,
+              '--binlog-format=ROW',
+              '--binlog-row-image=FULL',
+              '--binlog-row-metadata=FULL',
+              '--log-bin-trust-function-creators=1',
+            ]),
         '--character-set-server=utf8mb4',
       ],
       { stdio: 'ignore' },
