@@ -135,18 +135,29 @@ describe.skipIf(!mysqlServerUrl)('change feed on MySQL/MariaDB', () => {
     const subscriber = collect(await service.feed.subscribe());
     const seed = await seedMysqlOrders(service.database, 4);
     let killed = 0;
-    const writing = runMysqlWorkload(service.database.url, {
+    // The writers are another service, with a user of their own: only the service's sessions die.
+    const other = new URL(mysqlServerUrl as string);
+    other.pathname = `/${user}`;
+    const writing = runMysqlWorkload(other.toString(), {
       writers: 4,
-      transactionsPerWriter: 25,
+      transactionsPerWriter: 60,
       sharedIds: seed.ids,
-      slowRate: 0.2,
+      slowRate: 0.3,
       slowMs: 30,
     });
-    // The writers use the same user: their transactions killed mid-way roll back and are not recorded.
-    for (let i = 0; i < 3; i++) {
-      await new Promise((r) => setTimeout(r, 300));
-      killed += await killConnectionsOf(user);
+    // Kills while the writers write and the capture records.
+    let writingDone = false;
+    void writing.finally(() => {
+      writingDone = true;
+    });
+    let killsDuringWrites = 0;
+    while (!writingDone) {
+      await new Promise((r) => setTimeout(r, 250));
+      const n = await killConnectionsOf(user);
+      killed += n;
+      if (!writingDone && n > 0) killsDuringWrites++;
     }
+    expect(killsDuringWrites, 'connections killed while the writers wrote').toBeGreaterThan(0);
     const committed = await writing;
     expect(killed).toBeGreaterThan(0);
     const expected = [...seed.changes, ...committed];
