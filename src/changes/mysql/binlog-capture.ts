@@ -132,6 +132,7 @@ export class BinlogCapture {
     if (!start) throw new Error('change_capture is empty: migrations did not run');
     let recorded = { file: String(start.binlog_file), pos: Number(start.binlog_pos) };
     let pending: Change[] = [];
+    let broken = false;
     let queue = Promise.resolve();
     const zongji = new ZongJi({ ...config, dateStrings: false });
     zongji.on('error', (error: Error) => fail(`binary log: ${error.message}`));
@@ -151,11 +152,17 @@ export class BinlogCapture {
         const pos = event.nextPosition as number;
         queue = queue
           .then(async () => {
+            // After a failure nothing more is recorded by this session: the next one starts again
+            // from the position in the database, so no transaction is ever skipped.
+            if (broken) return;
             await this.record(connection, recorded, { file, pos }, changes);
             recorded = { file, pos };
             this.options.onApplied();
           })
-          .catch((error: Error) => fail(`recording a transaction failed: ${error.message}`));
+          .catch((error: Error) => {
+            broken = true;
+            fail(`recording a transaction failed: ${error.message}`);
+          });
       }
     });
     zongji.start({
