@@ -19,6 +19,7 @@ const mysqlFiles = [
   'test/request-limits.test.ts',
   'test/stream-errors.test.ts',
   'test/subscription-start.test.ts',
+  'test/hostile/http-errors.test.ts',
 ];
 
 export default defineConfig({
