@@ -47,6 +47,7 @@ describe.skipIf(!mysqlServerUrl || !(await canRunPrivateMariadb()))(
       plain = await startPrivateMariadb({ binlog: false });
     });
     afterAll(async () => {
+      for (const cleanup of cleanups) await cleanup();
       await plain?.remove();
     });
 
