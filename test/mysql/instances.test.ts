@@ -35,7 +35,7 @@ describe.skipIf(!mysqlServerUrl)('several instances on one MySQL/MariaDB databas
       transactionsPerWriter: 30,
       sharedIds: seed.ids,
     });
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 100));
     await onLeader.stop();
     await leader.stop();
     const committed = await writing;
@@ -43,6 +43,14 @@ describe.skipIf(!mysqlServerUrl)('several instances on one MySQL/MariaDB databas
       timeoutMs: 20_000,
       message: 'the other instance captures',
     });
+    // Written after the take-over: the new capturing instance records them.
+    committed.push(
+      ...(await runMysqlWorkload(database.url, {
+        writers: 3,
+        transactionsPerWriter: 10,
+        sharedIds: seed.ids,
+      })),
+    );
     const expected = [...seed.changes, ...committed];
     await waitForCount(onOther.changes, expected.length);
     await onOther.stop();
