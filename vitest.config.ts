@@ -1,16 +1,56 @@
 import { defineConfig } from 'vitest/config';
 
+// The files that run unchanged on MySQL/MariaDB too (their databases come from createTestDatabase,
+// which the mysql project points at TEST_MYSQL_URL's server), plus the MySQL-only ones.
+const mysqlFiles = [
+  'test/mysql/**/*.test.ts',
+  'test/rest.test.ts',
+  'test/graphql-orders.test.ts',
+  'test/subscriptions.test.ts',
+  'test/auth/customer.test.ts',
+  'test/auth/websocket.test.ts',
+  'test/auth/production.test.ts',
+  'test/clients.test.ts',
+  'test/clients/readme.test.ts',
+  'test/dashboard-live-orders.test.ts',
+  'test/input-literals.test.ts',
+  'test/limits.test.ts',
+  'test/metrics.test.ts',
+  'test/request-limits.test.ts',
+  'test/stream-errors.test.ts',
+  'test/subscription-start.test.ts',
+  'test/hostile/http-errors.test.ts',
+];
+
 export default defineConfig({
   // graphql 16 ships both index.mjs and index.js without "exports"; Node (and so every library
   // loaded outside Vite) gets the CommonJS one, so tests must too, or `instanceof` checks fail.
   resolve: { alias: [{ find: /^graphql$/, replacement: 'graphql/index.js' }] },
   test: {
-    include: ['test/**/*.test.ts'],
-    globalSetup: ['test/setup/postgres.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
     // Two cores: more workers only make the database-heavy files slower.
     maxWorkers: 2,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'postgres',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/mysql/**'],
+          globalSetup: ['test/setup/postgres.ts'],
+        },
+      },
+      // npm test runs the MySQL suite when TEST_MYSQL_URL names a server (user with CREATE USER).
+      ...(process.env.TEST_MYSQL_URL
+        ? [
+            {
+              extends: true as const,
+              test: { name: 'mysql', include: mysqlFiles, env: { TEST_BACKEND: 'mysql' } },
+            },
+          ]
+        : []),
+    ],
   },
 });

@@ -39,8 +39,10 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     } catch {
       throw new ConfigError(`DATABASE_URL is not a URL: ${redact(databaseUrl)}`);
     }
-    if (!['postgres:', 'postgresql:'].includes(url.protocol)) {
-      throw new ConfigError(`DATABASE_URL must start with postgres:// (got ${url.protocol}//)`);
+    if (!['postgres:', 'postgresql:', 'mysql:', 'mariadb:'].includes(url.protocol)) {
+      throw new ConfigError(
+        `DATABASE_URL must start with postgres://, mysql:// or mariadb:// (got ${url.protocol}//)`,
+      );
     }
   }
   const logLevel = (setting(env.LOG_LEVEL) ?? 'info').toLowerCase();

@@ -54,13 +54,22 @@ test.each([
   [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL must be one of/],
   [{ CHANGE_RETENTION: 'forever' }, /^CHANGE_RETENTION must be a duration/],
   [{ CHANGE_RETENTION: '0s' }, /^CHANGE_RETENTION must be positive/],
-  [{ DATABASE_URL: 'mysql://u:secret@h/db' }, /^DATABASE_URL must start with postgres:\/\//],
+  [
+    { DATABASE_URL: 'sqlite://u:secret@h/db' },
+    /^DATABASE_URL must start with postgres:\/\/, mysql:\/\/ or mariadb:\/\//,
+  ],
   [{ DATABASE_URL: 'not a url' }, /^DATABASE_URL is not a URL/],
   [{ MAX_SUBSCRIPTIONS_PER_CONNECTION: '0' }, /^MAX_SUBSCRIPTIONS_PER_CONNECTION must be a whole number/],
   [{ MAX_SUBSCRIPTIONS_PER_CONNECTION: '2.5' }, /^MAX_SUBSCRIPTIONS_PER_CONNECTION must be a whole number/],
 ])('refuses %j with a ConfigError saying what is wrong', (env, message) => {
   expect(() => readConfig(env)).toThrow(ConfigError);
   expect(() => readConfig(env)).toThrow(message);
+});
+
+test('takes MySQL and MariaDB URLs: the URL alone chooses the database', () => {
+  for (const url of ['mysql://u:p@h:3306/db', 'mariadb://u:p@h/db']) {
+    expect(readConfig({ DATABASE_URL: url }).databaseUrl).toBe(url);
+  }
 });
 
 test('never repeats a password in an error', () => {

@@ -1,5 +1,7 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Database } from '../db/database.ts';
+import { isMysqlDb } from '../db/mysql.ts';
+import { readWithMysqlChangeCursor } from './mysql/snapshot.ts';
 import { type Cursor, encodeCursor, endOfTick, parseSnapshot } from './position.ts';
 
 /**
@@ -36,6 +38,7 @@ export async function readWithChangeCursor<T>(
   db: Kysely<Database>,
   read: (trx: Transaction<Database>) => Promise<T>,
 ): Promise<{ result: T; changeCursor: string }> {
+  if (isMysqlDb(db)) return readWithMysqlChangeCursor(db, read);
   return db
     .transaction()
     .setIsolationLevel('repeatable read')

@@ -19,6 +19,13 @@ const SOCKET_CODES = new Set([
   'ENETUNREACH',
   'ENETDOWN',
   'EAI_AGAIN',
+  // mysql2 (MySQL/MariaDB): the session was lost, killed, or cannot be had right now.
+  'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT',
+  'ER_CONNECTION_KILLED',
+  'ER_SERVER_SHUTDOWN',
+  'ER_CON_COUNT_ERROR',
+  'ER_TOO_MANY_USER_CONNECTIONS',
 ]);
 // pg's own errors carry no code, only these messages.
 const PG_MESSAGES = [
@@ -26,6 +33,7 @@ const PG_MESSAGES = [
   /is not queryable$/, // a client whose connection already failed, or was closed
   /^timeout exceeded when trying to connect$/, // pg-pool's connectionTimeoutMillis
   /^Query read timeout$/,
+  /^Can't add new command when connection is in closed state$/, // mysql2
 ];
 
 /**

@@ -2,8 +2,11 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+import { isMysqlDb } from './mysql.ts';
 
 export const migrationFolder = fileURLToPath(new URL('../../migrations', import.meta.url));
+/** MySQL and MariaDB have migrations of their own: the SQL differs throughout. */
+export const mysqlMigrationFolder = path.join(migrationFolder, 'mysql');
 
 /**
  * Kysely's FileMigrationProvider imports from inside node_modules, where TypeScript files cannot be
@@ -25,7 +28,10 @@ class FolderMigrationProvider implements MigrationProvider {
 }
 
 export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: new FolderMigrationProvider(migrationFolder) });
+  const migrator = new Migrator({
+    db,
+    provider: new FolderMigrationProvider(isMysqlDb(db) ? mysqlMigrationFolder : migrationFolder),
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;

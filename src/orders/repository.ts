@@ -1,6 +1,8 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/database.ts';
+import { isMysqlDb } from '../db/mysql.ts';
 import { badInput, DomainError } from '../errors.ts';
+import { deleteOrderMysql, insertOrderMysql, mysqlConstraintOf, updateOrderMysql } from './mysql-writes.ts';
 import { type Order, type OrderStatus, orderRowToOrder } from './order.ts';
 import {
   validateCreateOrder,
@@ -17,14 +19,19 @@ export const MAX_PAGE_SIZE = 500;
 
 export async function createOrder(db: Db, input: unknown): Promise<Order> {
   const valid = validateCreateOrder(input);
+  const values = {
+    customer_name: valid.customerName,
+    product_name: valid.productName,
+    quantity: valid.quantity,
+    status: valid.status,
+  };
+  if (isMysqlDb(db)) {
+    const row = await insertOrderMysql(db, values).catch((error) => rethrowInputError(db, error, valid));
+    return orderRowToOrder(row);
+  }
   const row = await db
     .insertInto('orders')
-    .values({
-      customer_name: valid.customerName,
-      product_name: valid.productName,
-      quantity: valid.quantity,
-      status: valid.status,
-    })
+    .values(values)
     .returningAll()
     .executeTakeFirstOrThrow()
     .catch((error) => rethrowInputError(db, error, valid));
@@ -40,15 +47,20 @@ export async function updateOrder(
   const orderId = validateOrderId(id);
   const valid = validateUpdateOrder(input);
   const version = validateExpectedVersion(expectedVersion);
-  let query = db
-    .updateTable('orders')
-    .set({
-      customer_name: valid.customerName,
-      product_name: valid.productName,
-      quantity: valid.quantity,
-      status: valid.status,
-    })
-    .where('id', '=', orderId);
+  const set = {
+    customer_name: valid.customerName,
+    product_name: valid.productName,
+    quantity: valid.quantity,
+    status: valid.status,
+  };
+  if (isMysqlDb(db)) {
+    const row = await updateOrderMysql(db, orderId, version, set).catch((error) =>
+      rethrowInputError(db, error, valid),
+    );
+    if (row) return orderRowToOrder(row);
+    throw await missingOrConflict(db, orderId, version);
+  }
+  let query = db.updateTable('orders').set(set).where('id', '=', orderId);
   if (version !== undefined) query = query.where('version', '=', version);
   const row = await query
     .returningAll()
@@ -61,6 +73,11 @@ export async function updateOrder(
 export async function deleteOrder(db: Db, id: unknown, expectedVersion?: unknown): Promise<Order> {
   const orderId = validateOrderId(id);
   const version = validateExpectedVersion(expectedVersion);
+  if (isMysqlDb(db)) {
+    const row = await deleteOrderMysql(db, orderId, version);
+    if (row) return orderRowToOrder(row);
+    throw await missingOrConflict(db, orderId, version);
+  }
   let query = db.deleteFrom('orders').where('id', '=', orderId);
   if (version !== undefined) query = query.where('version', '=', version);
   const row = await query.returningAll().executeTakeFirst();
@@ -137,6 +154,14 @@ async function rethrowInputError(
   error: unknown,
   valid: { customerName?: string; productName?: string },
 ): Promise<never> {
+  if (isMysqlDb(db)) {
+    const refused = mysqlConstraintOf(error);
+    const field = refused.constraint ? CONSTRAINT_FIELDS[refused.constraint] : undefined;
+    if (field) throw badInput(field[0], field[1]);
+    if (refused.field)
+      throw badInput(refused.field, "has characters that the database's encoding cannot store");
+    throw error;
+  }
   const { constraint, code } = error as { constraint?: string; code?: string };
   const field = constraint ? CONSTRAINT_FIELDS[constraint] : undefined;
   if (field) throw badInput(field[0], field[1]);

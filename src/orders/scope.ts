@@ -1,5 +1,6 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Database } from '../db/database.ts';
+import { isMysqlDb } from '../db/mysql.ts';
 import { DomainError } from '../errors.ts';
 import type { Order } from './order.ts';
 import {
@@ -108,7 +109,8 @@ async function lockOwn(trx: Db, scope: OrderScope, id: unknown): Promise<void> {
 function asActor<T>(db: Db, scope: OrderScope, write: (trx: Db) => Promise<T>): Promise<T> {
   if (scope.actor === undefined && scope.customer === undefined) return write(db);
   return db.transaction().execute(async (trx: Transaction<Database>) => {
-    if (scope.actor !== undefined) {
+    // MySQL/MariaDB: the binary log does not say who wrote; changedBy stays null there.
+    if (scope.actor !== undefined && !isMysqlDb(trx)) {
       await sql`SELECT set_config('realtime_orders.actor', ${scope.actor}, true)`.execute(trx);
     }
     return write(trx);

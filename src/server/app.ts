@@ -9,7 +9,7 @@ import type { Socket } from 'node:net';
 import type { Plugin } from 'graphql-yoga';
 import type { SecurityConfig } from '../auth/config.ts';
 import { createSecurity } from '../auth/security.ts';
-import type { ChangeFeed } from '../changes/feed.ts';
+import type { ChangeSource } from '../changes/source.ts';
 import { type Db, databaseStatus } from '../db/connect.ts';
 import type { Logger } from '../log.ts';
 import { limitRequestBodies } from './body-limit.ts';
@@ -28,7 +28,7 @@ export interface Readiness {
 
 export interface AppOptions {
   db: Db;
-  feed: ChangeFeed;
+  feed: ChangeSource;
   log: Logger;
   readiness: () => Promise<Readiness>;
   /** Authentication, origins, GraphiQL (src/auth); undefined: off, any origin, GraphiQL on. */

@@ -1,9 +1,13 @@
 import { sql } from 'kysely';
 import { ChangeFeed } from '../changes/feed.ts';
+import { MysqlChangeFeed } from '../changes/mysql/feed.ts';
+import type { ChangeSource } from '../changes/source.ts';
 import { type Config, ConfigError, redact } from '../config.ts';
 import { createDb, createPool } from '../db/connect.ts';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from '../db/embedded.ts';
 import { migrateToLatest } from '../db/migrate.ts';
+import { createMysqlDb, isMysqlUrl } from '../db/mysql.ts';
+import { checkMysqlSettings } from '../db/mysql-settings.ts';
 import { withDeadline } from '../deadline.ts';
 import type { Logger } from '../log.ts';
 import { type App, buildApp, type Readiness } from './app.ts';
@@ -17,7 +21,7 @@ export interface Service {
   url: string;
   databaseUrl: string;
   app: App;
-  feed: ChangeFeed;
+  feed: ChangeSource;
   stop(): Promise<void>;
 }
 
@@ -49,15 +53,19 @@ export async function startService(
     });
   }
   const databaseUrl = config.databaseUrl ?? (embedded as EmbeddedPostgres).url;
-  const pool = createPool(databaseUrl);
-  const db = createDb(pool, { log: log.child({ component: 'database' }) });
-  const feed = new ChangeFeed({
+  // The URL alone chooses the database: mysql:// and mariadb:// are MySQL/MariaDB.
+  const mysql = isMysqlUrl(databaseUrl);
+  const db = mysql
+    ? createMysqlDb(databaseUrl)
+    : createDb(createPool(databaseUrl), { log: log.child({ component: 'database' }) });
+  const feedOptions = {
     db,
     connectionString: databaseUrl,
     log: log.child({ component: 'change-feed' }),
     retentionMs: config.changeRetentionMs,
     ...options.feed,
-  });
+  };
+  const feed: ChangeSource = mysql ? new MysqlChangeFeed(feedOptions) : new ChangeFeed(feedOptions);
 
   let starting: string | undefined = 'waiting for the database';
   const readiness = async (): Promise<Readiness> => {
@@ -105,6 +113,7 @@ export async function startService(
       throw error;
     });
     await waitForDatabase(db, databaseUrl, log, options.signal);
+    if (mysql) await checkMysqlSettings(db);
     starting = 'applying migrations';
     const applied = await migrateToLatest(db);
     if (applied.length) log.info({ applied }, 'migrations applied');
@@ -134,7 +143,9 @@ async function waitForDatabase(
       return;
     } catch (error) {
       const { code, message } = error as { code?: string; message: string };
-      if (code === '28P01' || code === '28000' || code === '3D000' || code === 'ENOTFOUND') {
+      // PostgreSQL's SQLSTATEs, then MySQL's: bad password, unknown database, unknown host.
+      const refused = ['28P01', '28000', '3D000', 'ENOTFOUND', 'ER_ACCESS_DENIED_ERROR', 'ER_BAD_DB_ERROR'];
+      if (code !== undefined && refused.includes(code)) {
         throw new ConfigError(`DATABASE_URL ${redact(url)}: ${message}`);
       }
       log.warn({ attempt, retryInMs: delay, reason: message }, 'database not reachable yet; retrying');

@@ -3,6 +3,8 @@ import pg from 'pg';
 import { inject } from 'vitest';
 import { createDb, createPool, type Db } from '../../src/db/connect.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
+import { isMysqlUrl } from '../../src/db/mysql.ts';
+import { createMysqlTestDatabase } from './mysql-database.ts';
 
 export interface TestDatabase {
   url: string;
@@ -18,8 +20,17 @@ export function databaseUrl(name: string, server = inject('postgresServerUrl')):
   return url.toString();
 }
 
-/** A fresh, migrated database of its own, so test files can run in parallel. */
-export async function createTestDatabase(server = inject('postgresServerUrl')): Promise<TestDatabase> {
+/**
+ * A fresh, migrated database of its own, so test files can run in parallel. In the MySQL project
+ * of vitest.config.ts (TEST_BACKEND=mysql), a MySQL/MariaDB one on TEST_MYSQL_URL's server: the
+ * files that project lists run unchanged on both.
+ */
+export async function createTestDatabase(server?: string): Promise<TestDatabase> {
+  if (process.env.TEST_BACKEND === 'mysql' && server === undefined) return createMysqlTestDatabase();
+  return createPostgresTestDatabase(server ?? inject('postgresServerUrl'));
+}
+
+async function createPostgresTestDatabase(server: string): Promise<TestDatabase> {
   const name = `ro_test_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: databaseUrl('postgres', server) });
   await admin.connect();
@@ -56,6 +67,14 @@ export async function createTestDatabase(server = inject('postgresServerUrl')): 
  * PostgreSQL with a message that must never reach a client. Returns the undo.
  */
 export async function failInsertsNamedExplode(database: TestDatabase): Promise<() => Promise<void>> {
+  if (isMysqlUrl(database.url)) {
+    await database.sql(`
+      CREATE TRIGGER explode BEFORE INSERT ON orders FOR EACH ROW
+      BEGIN IF NEW.customer_name = 'explode' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'secret internal detail'; END IF; END`);
+    return async () => {
+      await database.sql('DROP TRIGGER explode');
+    };
+  }
   await database.sql(`
     CREATE OR REPLACE FUNCTION explode() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN RAISE EXCEPTION 'secret internal detail'; END $$`);

@@ -2,6 +2,8 @@ import fc from 'fast-check';
 import { sql } from 'kysely';
 import { expect } from 'vitest';
 import type { Db } from '../../src/db/connect.ts';
+import { isMysqlDb } from '../../src/db/mysql.ts';
+import { createOrder } from '../../src/orders/repository.ts';
 
 /**
  * Hostile input for the property tests, and an independent model of what the service must
@@ -135,6 +137,17 @@ export interface State {
 
 /** Everything a rejected request must leave as it was: the orders and the change log. */
 export async function readState(db: Db): Promise<State> {
+  if (isMysqlDb(db)) {
+    const { rows } = await sql<State>`
+      SELECT (SELECT count(*) FROM orders) AS orders,
+             (SELECT CAST(coalesce(max(seq), 0) AS CHAR) FROM order_changes) AS lastChange,
+             (SELECT md5(coalesce(group_concat(concat_ws(',', id, customer_name, product_name, quantity, status,
+               version, created_at, updated_at) ORDER BY id SEPARATOR '|'), '')) FROM orders) AS digest`.execute(
+      db,
+    );
+    const row = rows[0] as State;
+    return { ...row, orders: Number(row.orders) };
+  }
   const { rows } = await sql<State>`
     SELECT (SELECT count(*)::int FROM orders) AS orders,
            (SELECT coalesce(max(seq), 0)::text FROM order_changes) AS "lastChange",
@@ -158,6 +171,10 @@ export function expectNoInternals(text: string): void {
 
 /** A fresh order to update or delete, written through the pool (a connection per call is slow). */
 export async function insertOrder(db: Db): Promise<{ id: string; version: number }> {
+  if (isMysqlDb(db)) {
+    const created = await createOrder(db, { customerName: 'Target', productName: 'Thing', quantity: 3 });
+    return { id: created.id, version: created.version };
+  }
   const { rows } = await sql<{ id: string; version: number }>`
     INSERT INTO orders (customer_name, product_name, quantity) VALUES ('Target', 'Thing', 3)
     RETURNING id::text, version`.execute(db);

@@ -1,0 +1,226 @@
+import type { Kysely } from 'kysely';
+import { isConnectionError } from '../../db/connection-errors.ts';
+import type { Database } from '../../db/database.ts';
+import { withDeadline } from '../../deadline.ts';
+import { DomainError } from '../../errors.ts';
+import type { Logger } from '../../log.ts';
+import { entryToChange, type LogEntry, type OrderChange } from '../change.ts';
+import type { ReadResult } from '../change-log.ts';
+import { PagedStream } from '../change-stream.ts';
+import { CursorReader } from '../cursor-reader.ts';
+import type { FeedStatus, SubscribeOptions } from '../feed.ts';
+import { type Cursor, decodeCursor, encodeCursor, type Position } from '../position.ts';
+import { serialized } from '../serialized.ts';
+import type { ChangeSource } from '../source.ts';
+import { BinlogCapture } from './binlog-capture.ts';
+import { MysqlChangeLog } from './change-log.ts';
+import { currentMysqlCursor } from './snapshot.ts';
+
+export interface MysqlChangeFeedOptions {
+  db: Kysely<Database>;
+  connectionString: string;
+  log: Logger;
+  retentionMs: number;
+  /** How often the head of the log is read (default 100 ms; the capturing instance is woken at once). */
+  pollIntervalMs?: number;
+  pruneIntervalMs?: number;
+  pageSize?: number;
+  startTimeoutMs?: number;
+  checkIntervalMs?: number;
+}
+
+/**
+ * The change feed on MySQL/MariaDB, behind the same interface and with the same guarantees as
+ * PostgreSQL's (feed.ts): the binlog capture records committed transactions in commit order, and
+ * every reader walks the log by seq with the same CursorReader, filters and cursors.
+ */
+export class MysqlChangeFeed implements ChangeSource {
+  readonly changeLog: MysqlChangeLog;
+  private readonly capture: BinlogCapture;
+  private head: number | undefined;
+  private waiters = new Set<() => void>();
+  private downReason: string | undefined = 'starting';
+  private stopped = false;
+  private subscribers = 0;
+  private connectionLosses = 0;
+  private timers: NodeJS.Timeout[] = [];
+  private readonly pageSize: number;
+  private readonly refreshHead = serialized(() => this.readHead());
+  private markUp!: () => void;
+  private readonly firstUp = new Promise<void>((resolve) => {
+    this.markUp = resolve;
+  });
+
+  constructor(private readonly options: MysqlChangeFeedOptions) {
+    this.changeLog = new MysqlChangeLog(options.db, options.retentionMs);
+    this.pageSize = options.pageSize ?? 500;
+    this.capture = new BinlogCapture({
+      connectionString: options.connectionString,
+      log: options.log,
+      checkIntervalMs: options.checkIntervalMs,
+      onApplied: () => this.refreshHead(),
+      onUp: () => {
+        this.downReason = undefined;
+        this.markUp();
+        this.refreshHead();
+      },
+      onDown: (reason) => {
+        if (this.downReason === undefined) this.connectionLosses++;
+        this.downReason = `change capture connection down: ${reason}`;
+      },
+    });
+  }
+
+  async start(): Promise<void> {
+    this.head = await this.changeLog.latestSeq();
+    this.wake();
+    this.capture.start();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.firstUp, new Promise((r) => (timer = setTimeout(r, 10_000)))]);
+    clearTimeout(timer);
+    this.timers.push(
+      setInterval(() => this.refreshHead(), this.options.pollIntervalMs ?? 100),
+      setInterval(
+        () => void this.prune(),
+        this.options.pruneIntervalMs ?? Math.min(60_000, Math.max(1_000, this.options.retentionMs / 10)),
+      ),
+    );
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const timer of this.timers) clearInterval(timer);
+    this.wake();
+    await this.capture.stop();
+  }
+
+  status(): FeedStatus {
+    const listening = this.capture.isUp && this.head !== undefined && !this.stopped;
+    return {
+      listening,
+      subscribers: this.subscribers,
+      leader: this.capture.isLeader,
+      headTick: this.head,
+      reason: listening ? undefined : (this.downReason ?? 'stopped'),
+      connectionLosses: this.connectionLosses,
+    };
+  }
+
+  async subscribe(options: SubscribeOptions = {}): Promise<AsyncIterableIterator<OrderChange>> {
+    if (options.after == null && this.head === undefined)
+      throw new DomainError('SERVICE_UNAVAILABLE', 'the change feed is starting; retry shortly');
+    const cursor = await this.startCursor(options.after, () => currentMysqlCursor(this.options.db)).catch(
+      (error: unknown) => {
+        if (!isConnectionError(error)) throw error;
+        throw new DomainError('SERVICE_UNAVAILABLE', 'the database cannot be reached; retry shortly');
+      },
+    );
+    const reader = new CursorReader(cursor, options.filter, plainChange);
+    this.subscribers++;
+    const stream = new PagedStream<OrderChange>(async (signal) => {
+      for (;;) {
+        const page = await this.readFrom(reader.position, signal);
+        if (!page) return undefined;
+        const changes = [...reader.accept(page)];
+        if (changes.length > 0) return changes;
+      }
+    });
+    stream.onFinish(() => this.subscribers--);
+    return stream;
+  }
+
+  async history(options: SubscribeOptions & { first: number }): Promise<OrderChange[]> {
+    const cursor = await this.startCursor(options.after, async () => ({
+      position: { tick: (await this.changeLog.baseSeq()).base, last: 0, seq: 0 },
+    }));
+    const reader = new CursorReader(cursor, options.filter, plainChange);
+    const until = await this.changeLog.latestSeq();
+    const changes: OrderChange[] = [];
+    while (changes.length < options.first && reader.position.tick < until) {
+      const page = await this.changeLog.readAfter(reader.position, this.pageSize, until);
+      for (const change of reader.accept(page)) {
+        changes.push(change);
+        if (changes.length >= options.first) break;
+      }
+    }
+    return changes;
+  }
+
+  private async startCursor(after: string | null | undefined, otherwise: () => Promise<Cursor>) {
+    const timeoutMs = this.options.startTimeoutMs ?? 5_000;
+    if (after === undefined || after === null) return withDeadline(otherwise(), timeoutMs);
+    const cursor = decodeCursor(after);
+    await withDeadline(this.changeLog.checkPosition(cursor.position), timeoutMs);
+    return cursor;
+  }
+
+  private async readFrom(position: Position, signal: AbortSignal): Promise<ReadResult | undefined> {
+    for (let delay = 100; ; ) {
+      if (this.stopped || signal.aborted) return undefined;
+      const head = this.head;
+      if (head === undefined || position.tick >= head) {
+        await this.nextAdvance(signal);
+        continue;
+      }
+      try {
+        return await this.changeLog.readAfter(position, this.pageSize, head);
+      } catch (error) {
+        // A reader outlives database outages: connection errors are retried, never passed on.
+        if (!isConnectionError(error) || this.stopped || signal.aborted) throw error;
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 5_000);
+      }
+    }
+  }
+
+  private async readHead(): Promise<void> {
+    try {
+      const latest = await this.changeLog.latestSeq();
+      if (this.head === undefined || latest > this.head) {
+        this.head = latest;
+        this.wake();
+      }
+    } catch (error) {
+      if (!this.stopped && !isConnectionError(error))
+        this.options.log.warn({ err: error }, 'reading the change log head failed; will retry');
+    }
+  }
+
+  private async prune(): Promise<void> {
+    if (!this.capture.isLeader || this.stopped) return;
+    try {
+      const removed = await this.changeLog.prune();
+      if (removed > 0) this.options.log.info({ removed }, 'pruned expired change history');
+    } catch (error) {
+      if (!isConnectionError(error)) this.options.log.warn({ err: error }, 'pruning the change log failed');
+    }
+  }
+
+  private nextAdvance(signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        this.waiters.delete(done);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      this.waiters.add(done);
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  private wake(): void {
+    const waiters = [...this.waiters];
+    this.waiters.clear();
+    for (const waiter of waiters) waiter();
+  }
+}
+
+const memo = new WeakMap<LogEntry, OrderChange>();
+function plainChange(entry: LogEntry): OrderChange {
+  let change = memo.get(entry);
+  if (!change) {
+    change = entryToChange(entry, encodeCursor({ position: entry.position }));
+    memo.set(entry, change);
+  }
+  return change;
+}
