@@ -95,7 +95,10 @@ test('npm start builds a missing or stale build, runs it with plain node, and st
   await sql.connect();
   cleanups.push(() => sql.end());
   const { rows } = await sql.query<{ name: string }>('SELECT name FROM kysely_migration ORDER BY name');
-  const sources = readdirSync(path.join(app, 'migrations')).map((f) => f.replace(/\.ts$/, ''));
+  // PostgreSQL's migrations: the .ts files of migrations/ (migrations/mysql/ is MySQL's).
+  const sources = readdirSync(path.join(app, 'migrations'))
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => f.replace(/\.ts$/, ''));
   expect(rows.map((r) => r.name)).toEqual(sources.sort());
 
   // Fresh: started as it is, nothing rebuilt.
