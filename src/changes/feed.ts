@@ -1,25 +1,21 @@
 import type { Kysely } from 'kysely';
 import { isConnectionError } from '../db/connection-errors.ts';
 import type { Database } from '../db/database.ts';
-import { withDeadline } from '../deadline.ts';
 import { DomainError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { type ChangeFilter, entryToChange, type LogEntry, type OrderChange } from './change.ts';
+import type { ChangeFilter, LogEntry, OrderChange } from './change.ts';
 import { ChangeLog, type ReadResult } from './change-log.ts';
-import { PagedStream } from './change-stream.ts';
 import { CursorReader } from './cursor-reader.ts';
 import { CHANGES_CHANNEL, FeedConnection, TICKS_CHANNEL } from './feed-connection.ts';
-import {
-  type Cursor,
-  comparePositions,
-  decodeCursor,
-  encodeCursor,
-  endOfTick,
-  type Position,
-} from './position.ts';
+import { HeadWaiters } from './head-waiters.ts';
+import { readHistory } from './history-pages.ts';
+import { plainChange } from './plain-change.ts';
+import { type Cursor, comparePositions, endOfTick, type Position } from './position.ts';
+import { startCursor, unavailableIfUnreachable } from './reader-start.ts';
 import { RecentWindow } from './recent-window.ts';
 import { serialized } from './serialized.ts';
 import { currentCursor } from './snapshot.ts';
+import { SubscriptionStreams } from './subscription-stream.ts';
 import { Ticker } from './ticker.ts';
 
 export interface ChangeFeedOptions {
@@ -71,11 +67,13 @@ export class ChangeFeed {
   private readonly connection: FeedConnection;
   private head: Position | undefined;
   private window: RecentWindow | undefined;
-  private readonly changes = new WeakMap<LogEntry, OrderChange>();
-  private waiters = new Set<() => void>();
+  private readonly waiters = new HeadWaiters();
+  // Pages from the window are read without I/O: the streams yield between them.
+  private readonly streams = new SubscriptionStreams((position, signal) => this.readFrom(position, signal), {
+    yieldBetweenPages: true,
+  });
   private downReason: string | undefined = 'starting';
   private stopped = false;
-  private subscribers = 0;
   private connectionLosses = 0;
   private timers: NodeJS.Timeout[] = [];
   private readonly ticker: Ticker;
@@ -128,7 +126,7 @@ export class ChangeFeed {
     this.head = endOfTick(latest.id);
     this.window = new RecentWindow(this.windowSize, this.head);
     // Readers accepted while the service was starting (a client resuming from its cursor) go on.
-    this.wake();
+    this.waiters.wake();
     this.connection.start();
     await this.firstConnection();
     const poll = this.options.pollIntervalMs ?? 1_000;
@@ -162,7 +160,7 @@ export class ChangeFeed {
     this.stopped = true;
     for (const timer of this.timers) clearInterval(timer);
     this.ticker.stop();
-    this.wake();
+    this.waiters.wake();
     await this.connection.stop();
   }
 
@@ -170,7 +168,7 @@ export class ChangeFeed {
     const listening = this.connection.isUp && this.head !== undefined && !this.stopped;
     return {
       listening,
-      subscribers: this.subscribers,
+      subscribers: this.streams.count,
       leader: this.connection.isLeader,
       headTick: this.head?.tick,
       reason: listening ? undefined : (this.downReason ?? 'stopped'),
@@ -188,26 +186,9 @@ export class ChangeFeed {
     // A reader with a cursor waits for the feed to start (test/changes/startup.test.ts).
     if (options.after == null) this.requireHead();
     const cursor = await this.startCursor(options.after, () => currentCursor(this.options.db)).catch(
-      (error: unknown) => {
-        if (!isConnectionError(error)) throw error;
-        this.options.log.warn({ err: error }, 'a subscription could not start: database unreachable');
-        throw new DomainError('SERVICE_UNAVAILABLE', 'the database cannot be reached; retry shortly');
-      },
+      unavailableIfUnreachable(this.options.log),
     );
-    const reader = new CursorReader(cursor, options.filter, (entry) => this.plainChange(entry));
-    this.subscribers++;
-    const stream = new PagedStream<OrderChange>(async (signal) => {
-      for (;;) {
-        const page = await this.readFrom(reader.position, signal);
-        if (!page) return undefined;
-        const changes = [...reader.accept(page)];
-        // A page from memory is read without I/O; let other sockets have their turn.
-        await new Promise((resolve) => setImmediate(resolve));
-        if (changes.length > 0) return changes;
-      }
-    });
-    stream.onFinish(() => this.subscribers--);
-    return stream;
+    return this.streams.stream(new CursorReader(cursor, options.filter, plainChange));
   }
 
   /** Past changes after `after` (default: the oldest kept), oldest first, up to `first`. */
@@ -215,26 +196,25 @@ export class ChangeFeed {
     const cursor = await this.startCursor(options.after, async () => ({
       position: endOfTick(await this.changeLog.baseTick()),
     }));
-    const reader = new CursorReader(cursor, options.filter, (entry) => this.plainChange(entry));
-    const changes: OrderChange[] = [];
+    const reader = new CursorReader(cursor, options.filter, plainChange);
     const until = this.requireHead();
-    while (changes.length < options.first && comparePositions(reader.position, until) < 0) {
-      const wanted = options.filter ? this.pageSize : Math.min(this.pageSize, options.first - changes.length);
-      const page = await this.readLog(reader.position, until.tick, wanted);
-      for (const change of reader.accept(page)) {
-        changes.push(change);
-        if (changes.length >= options.first) break;
-      }
-    }
-    return changes;
+    return readHistory({
+      reader,
+      first: options.first,
+      more: (position) => comparePositions(position, until) < 0,
+      // Unfiltered, a page holds no more than is still wanted; a filter may skip any of it.
+      readPage: (position, missing) =>
+        this.readLog(position, until.tick, options.filter ? this.pageSize : Math.min(this.pageSize, missing)),
+    });
   }
 
-  private async startCursor(after: string | null | undefined, otherwise: () => Promise<Cursor>) {
-    const timeoutMs = this.options.startTimeoutMs ?? 5_000;
-    if (after === undefined || after === null) return withDeadline(otherwise(), timeoutMs);
-    const cursor = decodeCursor(after);
-    await withDeadline(this.changeLog.checkPosition(cursor.position), timeoutMs);
-    return cursor;
+  private startCursor(after: string | null | undefined, otherwise: () => Promise<Cursor>) {
+    return startCursor({
+      after,
+      otherwise,
+      checkPosition: (position) => this.changeLog.checkPosition(position),
+      timeoutMs: this.options.startTimeoutMs ?? 5_000,
+    });
   }
 
   private requireHead(): Position {
@@ -244,22 +224,13 @@ export class ChangeFeed {
     return this.head;
   }
 
-  private plainChange(entry: LogEntry): OrderChange {
-    let change = this.changes.get(entry);
-    if (!change) {
-      change = entryToChange(entry, encodeCursor({ position: entry.position }));
-      this.changes.set(entry, change);
-    }
-    return change;
-  }
-
   /** The next entries after `position`: waits at the head, reads memory when it can, else the log. */
   private async readFrom(position: Position, signal: AbortSignal): Promise<ReadResult | undefined> {
     for (;;) {
       if (this.stopped || signal.aborted) return undefined;
       const head = this.head;
       if (!head || comparePositions(position, head) >= 0) {
-        await this.nextAdvance(signal);
+        await this.waiters.next(signal);
         continue;
       }
       if (this.window?.covers(position)) return this.window.read(position, head, this.pageSize);
@@ -287,24 +258,6 @@ export class ChangeFeed {
     }
   }
 
-  private nextAdvance(signal: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        this.waiters.delete(done);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      this.waiters.add(done);
-      signal.addEventListener('abort', done, { once: true });
-    });
-  }
-
-  private wake(): void {
-    const waiters = [...this.waiters];
-    this.waiters.clear();
-    for (const waiter of waiters) waiter();
-  }
-
   /** A tick was made (its notification, or this instance's ticker): read it. */
   private announce(tick: number): void {
     if (!Number.isSafeInteger(tick))
@@ -326,7 +279,7 @@ export class ChangeFeed {
    */
   private async followHead(): Promise<void> {
     try {
-      while (this.subscribers > 0 && this.requireHead().tick < this.announcedTick) {
+      while (this.streams.count > 0 && this.requireHead().tick < this.announcedTick) {
         const id = this.requireHead().tick + 1;
         this.advance(id, await this.changeLog.wholeBatch(id, this.windowSize / 2));
       }
@@ -338,7 +291,9 @@ export class ChangeFeed {
           // The window only saves live subscribers a query; with none open, nothing is fetched
           // (a reader that starts behind the window reads the log, as after a big batch).
           const entries =
-            this.subscribers > 0 ? await this.changeLog.wholeBatch(tick.id, this.windowSize / 2) : undefined;
+            this.streams.count > 0
+              ? await this.changeLog.wholeBatch(tick.id, this.windowSize / 2)
+              : undefined;
           this.advance(tick.id, entries);
         }
         if (ticks.length < 100) return;
@@ -361,7 +316,7 @@ export class ChangeFeed {
     if (!entries) this.window?.reset(end);
     else this.window?.append(entries);
     this.head = end;
-    this.wake();
+    this.waiters.wake();
   }
 }
 
