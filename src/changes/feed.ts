@@ -3,8 +3,9 @@ import { isConnectionError } from '../db/connection-errors.ts';
 import type { Database } from '../db/database.ts';
 import { DomainError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import type { ChangeFilter, LogEntry, OrderChange } from './change.ts';
+import type { LogEntry, OrderChange } from './change.ts';
 import { ChangeLog, type ReadResult } from './change-log.ts';
+import { ConnectionHealth } from './connection-health.ts';
 import { CursorReader } from './cursor-reader.ts';
 import { CHANGES_CHANNEL, FeedConnection, TICKS_CHANNEL } from './feed-connection.ts';
 import { HeadWaiters } from './head-waiters.ts';
@@ -15,6 +16,7 @@ import { startCursor, unavailableIfUnreachable } from './reader-start.ts';
 import { RecentWindow } from './recent-window.ts';
 import { serialized } from './serialized.ts';
 import { currentCursor } from './snapshot.ts';
+import type { FeedStatus, SubscribeOptions } from './source.ts';
 import { SubscriptionStreams } from './subscription-stream.ts';
 import { Ticker } from './ticker.ts';
 
@@ -40,21 +42,7 @@ export interface ChangeFeedOptions {
   checkTimeoutMs?: number;
 }
 
-export interface FeedStatus {
-  listening: boolean;
-  /** Open subscriptions on this instance. */
-  subscribers: number;
-  leader: boolean;
-  headTick: number | undefined;
-  reason: string | undefined;
-  /** Times the feed's own connection was lost since start (each is followed by a reconnect). */
-  connectionLosses: number;
-}
-
-export interface SubscribeOptions {
-  after?: string | null;
-  filter?: ChangeFilter;
-}
+export type { FeedStatus, SubscribeOptions } from './source.ts';
 
 /**
  * Delivers the change log to any number of readers. One pump per instance follows the log's head
@@ -72,9 +60,8 @@ export class ChangeFeed {
   private readonly streams = new SubscriptionStreams((position, signal) => this.readFrom(position, signal), {
     yieldBetweenPages: true,
   });
-  private downReason: string | undefined = 'starting';
+  private readonly health = new ConnectionHealth();
   private stopped = false;
-  private connectionLosses = 0;
   private timers: NodeJS.Timeout[] = [];
   private readonly ticker: Ticker;
   private readonly pump = serialized(() => this.followHead());
@@ -83,10 +70,6 @@ export class ChangeFeed {
   private unannouncedTicks = true;
   private readonly windowSize: number;
   private readonly pageSize: number;
-  private markUp!: () => void;
-  private readonly firstUp = new Promise<void>((resolve) => {
-    this.markUp = resolve;
-  });
 
   constructor(private readonly options: ChangeFeedOptions) {
     this.changeLog = new ChangeLog(options.db, options.retentionMs);
@@ -102,15 +85,11 @@ export class ChangeFeed {
         if (channel === TICKS_CHANNEL) this.announce(Number(payload));
       },
       onUp: () => {
-        this.downReason = undefined;
-        this.markUp();
+        this.health.up();
         this.ticker.tick();
         this.lookForTicks();
       },
-      onDown: (reason) => {
-        if (this.downReason === undefined) this.connectionLosses++;
-        this.downReason = `change feed connection down: ${reason}`;
-      },
+      onDown: (reason) => this.health.down(`change feed connection down: ${reason}`),
     });
     this.ticker = new Ticker({
       db: options.db,
@@ -144,15 +123,10 @@ export class ChangeFeed {
 
   // Start-up waits for the dedicated connection, so that "ready" means listening; a database that
   // refuses it now is retried in the background and reported by status() meanwhile.
-  private async firstConnection(timeoutMs = 10_000): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, timeoutMs);
-    });
-    await Promise.race([this.firstUp, timeout]);
-    clearTimeout(timer);
+  private async firstConnection(): Promise<void> {
+    await this.health.firstConnection(10_000);
     if (!this.connection.isUp) {
-      this.options.log.warn({ reason: this.downReason }, 'change feed not listening yet');
+      this.options.log.warn({ reason: this.health.downReason }, 'change feed not listening yet');
     }
   }
 
@@ -165,15 +139,12 @@ export class ChangeFeed {
   }
 
   status(): FeedStatus {
-    const listening = this.connection.isUp && this.head !== undefined && !this.stopped;
-    return {
-      listening,
+    return this.health.status({
+      listening: this.connection.isUp && this.head !== undefined && !this.stopped,
       subscribers: this.streams.count,
       leader: this.connection.isLeader,
       headTick: this.head?.tick,
-      reason: listening ? undefined : (this.downReason ?? 'stopped'),
-      connectionLosses: this.connectionLosses,
-    };
+    });
   }
 
   /**

@@ -5,15 +5,15 @@ import { DomainError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { OrderChange } from '../change.ts';
 import type { ReadResult } from '../change-log.ts';
+import { ConnectionHealth } from '../connection-health.ts';
 import { CursorReader } from '../cursor-reader.ts';
-import type { FeedStatus, SubscribeOptions } from '../feed.ts';
 import { HeadWaiters } from '../head-waiters.ts';
 import { readHistory } from '../history-pages.ts';
 import { plainChange } from '../plain-change.ts';
 import type { Cursor, Position } from '../position.ts';
 import { startCursor, unavailableIfUnreachable } from '../reader-start.ts';
 import { serialized } from '../serialized.ts';
-import type { ChangeSource } from '../source.ts';
+import type { ChangeSource, FeedStatus, SubscribeOptions } from '../source.ts';
 import { SubscriptionStreams } from '../subscription-stream.ts';
 import { BinlogCapture } from './binlog-capture.ts';
 import { MysqlChangeLog } from './change-log.ts';
@@ -43,16 +43,11 @@ export class MysqlChangeFeed implements ChangeSource {
   private head: number | undefined;
   private readonly waiters = new HeadWaiters();
   private readonly streams = new SubscriptionStreams((position, signal) => this.readFrom(position, signal));
-  private downReason: string | undefined = 'starting';
+  private readonly health = new ConnectionHealth();
   private stopped = false;
-  private connectionLosses = 0;
   private timers: NodeJS.Timeout[] = [];
   private readonly pageSize: number;
   private readonly refreshHead = serialized(() => this.readHead());
-  private markUp!: () => void;
-  private readonly firstUp = new Promise<void>((resolve) => {
-    this.markUp = resolve;
-  });
 
   constructor(private readonly options: MysqlChangeFeedOptions) {
     this.changeLog = new MysqlChangeLog(options.db, options.retentionMs);
@@ -63,14 +58,10 @@ export class MysqlChangeFeed implements ChangeSource {
       checkIntervalMs: options.checkIntervalMs,
       onApplied: () => this.refreshHead(),
       onUp: () => {
-        this.downReason = undefined;
-        this.markUp();
+        this.health.up();
         this.refreshHead();
       },
-      onDown: (reason) => {
-        if (this.downReason === undefined) this.connectionLosses++;
-        this.downReason = `change capture connection down: ${reason}`;
-      },
+      onDown: (reason) => this.health.down(`change capture connection down: ${reason}`),
     });
   }
 
@@ -78,9 +69,7 @@ export class MysqlChangeFeed implements ChangeSource {
     this.head = await this.changeLog.latestSeq();
     this.waiters.wake();
     this.capture.start();
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.firstUp, new Promise((r) => (timer = setTimeout(r, 10_000)))]);
-    clearTimeout(timer);
+    await this.health.firstConnection(10_000);
     this.timers.push(
       setInterval(() => this.refreshHead(), this.options.pollIntervalMs ?? 100),
       setInterval(
@@ -98,15 +87,12 @@ export class MysqlChangeFeed implements ChangeSource {
   }
 
   status(): FeedStatus {
-    const listening = this.capture.isUp && this.head !== undefined && !this.stopped;
-    return {
-      listening,
+    return this.health.status({
+      listening: this.capture.isUp && this.head !== undefined && !this.stopped,
       subscribers: this.streams.count,
       leader: this.capture.isLeader,
       headTick: this.head,
-      reason: listening ? undefined : (this.downReason ?? 'stopped'),
-      connectionLosses: this.connectionLosses,
-    };
+    });
   }
 
   async subscribe(options: SubscribeOptions = {}): Promise<AsyncIterableIterator<OrderChange>> {
