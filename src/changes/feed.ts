@@ -1,5 +1,4 @@
 import type { Kysely } from 'kysely';
-import { isConnectionError } from '../db/connection-errors.ts';
 import type { Database } from '../db/database.ts';
 import { DomainError } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -8,13 +7,14 @@ import { ChangeLog, type ReadResult } from './change-log.ts';
 import { ConnectionHealth } from './connection-health.ts';
 import { CursorReader } from './cursor-reader.ts';
 import { CHANGES_CHANNEL, FeedConnection, TICKS_CHANNEL } from './feed-connection.ts';
+import { HeadFollower } from './head-follower.ts';
 import { HeadWaiters } from './head-waiters.ts';
 import { readHistory } from './history-pages.ts';
+import { retryTransient } from './log-reads.ts';
 import { plainChange } from './plain-change.ts';
 import { type Cursor, comparePositions, endOfTick, type Position } from './position.ts';
 import { startCursor, unavailableIfUnreachable } from './reader-start.ts';
 import { RecentWindow } from './recent-window.ts';
-import { serialized } from './serialized.ts';
 import { currentCursor } from './snapshot.ts';
 import type { FeedStatus, SubscribeOptions } from './source.ts';
 import { SubscriptionStreams } from './subscription-stream.ts';
@@ -64,10 +64,7 @@ export class ChangeFeed {
   private stopped = false;
   private timers: NodeJS.Timeout[] = [];
   private readonly ticker: Ticker;
-  private readonly pump = serialized(() => this.followHead());
-  /** The newest tick known to exist from its notification; the head reads up to it. */
-  private announcedTick = 0;
-  private unannouncedTicks = true;
+  private readonly follower: HeadFollower;
   private readonly windowSize: number;
   private readonly pageSize: number;
 
@@ -82,21 +79,30 @@ export class ChangeFeed {
       checkTimeoutMs: options.checkTimeoutMs,
       onNotification: (channel, payload) => {
         if (channel === CHANGES_CHANNEL) this.ticker.tick();
-        if (channel === TICKS_CHANNEL) this.announce(Number(payload));
+        if (channel === TICKS_CHANNEL) this.follower.announce(Number(payload));
       },
       onUp: () => {
         this.health.up();
         this.ticker.tick();
-        this.lookForTicks();
+        this.follower.lookForTicks();
       },
       onDown: (reason) => this.health.down(`change feed connection down: ${reason}`),
+    });
+    this.follower = new HeadFollower({
+      changeLog: this.changeLog,
+      log: options.log,
+      windowSize: this.windowSize,
+      headTick: () => this.requireHead().tick,
+      live: () => this.streams.count > 0,
+      stopped: () => this.stopped,
+      advance: (tick, entries) => this.advance(tick, entries),
     });
     this.ticker = new Ticker({
       db: options.db,
       connection: this.connection,
       log: options.log,
       retentionMs: options.retentionMs,
-      onTick: (tick) => this.announce(tick),
+      onTick: (tick) => this.follower.announce(tick),
     });
   }
 
@@ -112,7 +118,7 @@ export class ChangeFeed {
     this.timers.push(
       setInterval(() => {
         this.ticker.tick();
-        this.lookForTicks();
+        this.follower.lookForTicks();
       }, poll),
       setInterval(
         () => void this.ticker.prune(),
@@ -209,76 +215,12 @@ export class ChangeFeed {
     }
   }
 
-  // A reader outlives database outages: connection errors are retried, never passed on.
-  private async readLog(
-    position: Position,
-    untilTick: number,
-    limit: number,
-    signal?: AbortSignal,
-  ): Promise<ReadResult> {
-    for (let delay = 100; ; delay = Math.min(delay * 2, 5_000)) {
-      try {
-        return await this.changeLog.readAfter(position, limit, untilTick);
-      } catch (error) {
-        if (!isTransient(error) || this.stopped || signal?.aborted) throw error;
-        // Once per outage is said by the gate and the feed connection; here, per reader, at debug.
-        const level = isConnectionError(error) ? 'debug' : 'warn';
-        this.options.log[level]({ err: error, retryInMs: delay }, 'reading the change log failed; retrying');
-        await sleep(delay);
-      }
-    }
-  }
-
-  /** A tick was made (its notification, or this instance's ticker): read it. */
-  private announce(tick: number): void {
-    if (!Number.isSafeInteger(tick))
-      this.unannouncedTicks = true; // no usable id: look
-    else if (tick > this.announcedTick) this.announcedTick = tick;
-    this.pump();
-  }
-
-  /** Ticks may exist that no notification announced (start, reconnection, the safety-net poll). */
-  private lookForTicks(): void {
-    this.unannouncedTicks = true;
-    this.pump();
-  }
-
-  /**
-   * Moves the head over every new tick, keeping small batches in the window. A tick announced by
-   * its id costs one query, the tick with its batch (so N instances read the log N times per tick,
-   * not 2N); otherwise the ticks after the head are listed first.
-   */
-  private async followHead(): Promise<void> {
-    try {
-      while (this.streams.count > 0 && this.requireHead().tick < this.announcedTick) {
-        const id = this.requireHead().tick + 1;
-        this.advance(id, await this.changeLog.wholeBatch(id, this.windowSize / 2));
-      }
-      if (!this.unannouncedTicks && this.requireHead().tick >= this.announcedTick) return;
-      this.unannouncedTicks = false;
-      for (;;) {
-        const ticks = await this.changeLog.ticksAfter(this.requireHead().tick, 100);
-        for (const tick of ticks) {
-          // The window only saves live subscribers a query; with none open, nothing is fetched
-          // (a reader that starts behind the window reads the log, as after a big batch).
-          const entries =
-            this.streams.count > 0
-              ? await this.changeLog.wholeBatch(tick.id, this.windowSize / 2)
-              : undefined;
-          this.advance(tick.id, entries);
-        }
-        if (ticks.length < 100) return;
-      }
-    } catch (error) {
-      if (this.stopped) return;
-      this.unannouncedTicks = true; // the next poll looks again
-      if (isConnectionError(error))
-        this.options.log.debug(
-          { reason: (error as Error).message },
-          'following the change log failed; will retry',
-        );
-      else this.options.log.warn({ err: error }, 'following the change log failed; will retry');
-    }
+  private readLog(position: Position, untilTick: number, limit: number, signal?: AbortSignal) {
+    return retryTransient(
+      () => this.changeLog.readAfter(position, limit, untilTick),
+      this.options.log,
+      () => this.stopped || signal?.aborted === true,
+    );
   }
 
   private advance(tick: number, entries: LogEntry[] | undefined): void {
@@ -290,14 +232,3 @@ export class ChangeFeed {
     this.waiters.wake();
   }
 }
-
-// A reader retries what passes: a lost or refused connection, a statement cancelled by a timeout,
-// and errors without a SQLSTATE (a driver's); a cursor error or a statement's own error ends it.
-function isTransient(error: unknown): boolean {
-  if (isConnectionError(error)) return true;
-  if (error instanceof DomainError) return false;
-  const code = (error as { code?: unknown }).code;
-  return typeof code !== 'string' || code === '57014';
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
