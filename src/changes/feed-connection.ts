@@ -3,6 +3,7 @@ import { destroySocket } from '../db/connection-gate.ts';
 import { sessionOptions, VERSIONED_SETTINGS_SQL } from '../db/session-settings.ts';
 import { withDeadline } from '../deadline.ts';
 import type { Logger } from '../log.ts';
+import { DedicatedConnection } from './dedicated-connection.ts';
 
 export const CHANGES_CHANNEL = 'order_changes';
 export const TICKS_CHANNEL = 'order_ticks';
@@ -28,32 +29,15 @@ export interface FeedConnectionOptions {
  * dies the lock goes with it and another instance takes over. A silently dropped network is
  * noticed by a periodic check with a deadline, on top of TCP keepalive.
  */
-export class FeedConnection {
+export class FeedConnection extends DedicatedConnection {
   private client: pg.Client | undefined;
-  private stopped = false;
-  private leader = false;
-  private up = false;
-  private loop: Promise<void> | undefined;
-  private drop: ((reason: string) => void) | undefined;
 
-  constructor(private readonly options: FeedConnectionOptions) {}
-
-  get isUp(): boolean {
-    return this.up;
-  }
-
-  get isLeader(): boolean {
-    return this.up && this.leader;
-  }
-
-  start(): void {
-    this.loop ??= this.run();
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.drop?.('stopping');
-    await this.loop;
+  constructor(private readonly options: FeedConnectionOptions) {
+    super({
+      log: options.log,
+      onDown: (reason) => options.onDown(reason),
+      lostMessage: 'change feed connection lost',
+    });
   }
 
   /** Runs `text` on the connection if this instance is the ticker; undefined otherwise. */
@@ -63,23 +47,8 @@ export class FeedConnection {
     return client.query<R>(text);
   }
 
-  private async run(): Promise<void> {
-    let delay = 100;
-    while (!this.stopped) {
-      const reason = await this.session().catch((error: Error) => error.message || String(error));
-      if (this.up) delay = 100;
-      this.up = false;
-      this.leader = false;
-      if (this.stopped) break;
-      this.options.onDown(reason);
-      this.options.log.warn({ reason, retryInMs: delay }, 'change feed connection lost');
-      await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(delay * 2, 5_000);
-    }
-  }
-
   /** One connection's life; resolves with the reason it ended. */
-  private async session(): Promise<string> {
+  protected override async session(): Promise<string> {
     const { checkIntervalMs = 1_000, checkTimeoutMs = 5_000 } = this.options;
     const client = new pg.Client({
       connectionString: this.options.connectionString,

@@ -1,25 +1,23 @@
 import type { Kysely } from 'kysely';
-import { isConnectionError } from '../db/connection-errors.ts';
 import type { Database } from '../db/database.ts';
-import { withDeadline } from '../deadline.ts';
 import { DomainError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { type ChangeFilter, entryToChange, type LogEntry, type OrderChange } from './change.ts';
+import type { LogEntry, OrderChange } from './change.ts';
 import { ChangeLog, type ReadResult } from './change-log.ts';
-import { PagedStream } from './change-stream.ts';
+import { ConnectionHealth } from './connection-health.ts';
 import { CursorReader } from './cursor-reader.ts';
 import { CHANGES_CHANNEL, FeedConnection, TICKS_CHANNEL } from './feed-connection.ts';
-import {
-  type Cursor,
-  comparePositions,
-  decodeCursor,
-  encodeCursor,
-  endOfTick,
-  type Position,
-} from './position.ts';
+import { HeadFollower } from './head-follower.ts';
+import { HeadWaiters } from './head-waiters.ts';
+import { readHistory } from './history-pages.ts';
+import { retryTransient } from './log-reads.ts';
+import { plainChange } from './plain-change.ts';
+import { type Cursor, comparePositions, endOfTick, type Position } from './position.ts';
+import { startCursor, unavailableIfUnreachable } from './reader-start.ts';
 import { RecentWindow } from './recent-window.ts';
-import { serialized } from './serialized.ts';
 import { currentCursor } from './snapshot.ts';
+import type { FeedStatus, SubscribeOptions } from './source.ts';
+import { SubscriptionStreams } from './subscription-stream.ts';
 import { Ticker } from './ticker.ts';
 
 export interface ChangeFeedOptions {
@@ -44,21 +42,7 @@ export interface ChangeFeedOptions {
   checkTimeoutMs?: number;
 }
 
-export interface FeedStatus {
-  listening: boolean;
-  /** Open subscriptions on this instance. */
-  subscribers: number;
-  leader: boolean;
-  headTick: number | undefined;
-  reason: string | undefined;
-  /** Times the feed's own connection was lost since start (each is followed by a reconnect). */
-  connectionLosses: number;
-}
-
-export interface SubscribeOptions {
-  after?: string | null;
-  filter?: ChangeFilter;
-}
+export type { FeedStatus, SubscribeOptions } from './source.ts';
 
 /**
  * Delivers the change log to any number of readers. One pump per instance follows the log's head
@@ -71,24 +55,18 @@ export class ChangeFeed {
   private readonly connection: FeedConnection;
   private head: Position | undefined;
   private window: RecentWindow | undefined;
-  private readonly changes = new WeakMap<LogEntry, OrderChange>();
-  private waiters = new Set<() => void>();
-  private downReason: string | undefined = 'starting';
+  private readonly waiters = new HeadWaiters();
+  // Pages from the window are read without I/O: the streams yield between them.
+  private readonly streams = new SubscriptionStreams((position, signal) => this.readFrom(position, signal), {
+    yieldBetweenPages: true,
+  });
+  private readonly health = new ConnectionHealth();
   private stopped = false;
-  private subscribers = 0;
-  private connectionLosses = 0;
   private timers: NodeJS.Timeout[] = [];
   private readonly ticker: Ticker;
-  private readonly pump = serialized(() => this.followHead());
-  /** The newest tick known to exist from its notification; the head reads up to it. */
-  private announcedTick = 0;
-  private unannouncedTicks = true;
+  private readonly follower: HeadFollower;
   private readonly windowSize: number;
   private readonly pageSize: number;
-  private markUp!: () => void;
-  private readonly firstUp = new Promise<void>((resolve) => {
-    this.markUp = resolve;
-  });
 
   constructor(private readonly options: ChangeFeedOptions) {
     this.changeLog = new ChangeLog(options.db, options.retentionMs);
@@ -101,25 +79,30 @@ export class ChangeFeed {
       checkTimeoutMs: options.checkTimeoutMs,
       onNotification: (channel, payload) => {
         if (channel === CHANGES_CHANNEL) this.ticker.tick();
-        if (channel === TICKS_CHANNEL) this.announce(Number(payload));
+        if (channel === TICKS_CHANNEL) this.follower.announce(Number(payload));
       },
       onUp: () => {
-        this.downReason = undefined;
-        this.markUp();
+        this.health.up();
         this.ticker.tick();
-        this.lookForTicks();
+        this.follower.lookForTicks();
       },
-      onDown: (reason) => {
-        if (this.downReason === undefined) this.connectionLosses++;
-        this.downReason = `change feed connection down: ${reason}`;
-      },
+      onDown: (reason) => this.health.down(`change feed connection down: ${reason}`),
+    });
+    this.follower = new HeadFollower({
+      changeLog: this.changeLog,
+      log: options.log,
+      windowSize: this.windowSize,
+      headTick: () => this.requireHead().tick,
+      live: () => this.streams.count > 0,
+      stopped: () => this.stopped,
+      advance: (tick, entries) => this.advance(tick, entries),
     });
     this.ticker = new Ticker({
       db: options.db,
       connection: this.connection,
       log: options.log,
       retentionMs: options.retentionMs,
-      onTick: (tick) => this.announce(tick),
+      onTick: (tick) => this.follower.announce(tick),
     });
   }
 
@@ -128,14 +111,14 @@ export class ChangeFeed {
     this.head = endOfTick(latest.id);
     this.window = new RecentWindow(this.windowSize, this.head);
     // Readers accepted while the service was starting (a client resuming from its cursor) go on.
-    this.wake();
+    this.waiters.wake();
     this.connection.start();
     await this.firstConnection();
     const poll = this.options.pollIntervalMs ?? 1_000;
     this.timers.push(
       setInterval(() => {
         this.ticker.tick();
-        this.lookForTicks();
+        this.follower.lookForTicks();
       }, poll),
       setInterval(
         () => void this.ticker.prune(),
@@ -146,15 +129,10 @@ export class ChangeFeed {
 
   // Start-up waits for the dedicated connection, so that "ready" means listening; a database that
   // refuses it now is retried in the background and reported by status() meanwhile.
-  private async firstConnection(timeoutMs = 10_000): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, timeoutMs);
-    });
-    await Promise.race([this.firstUp, timeout]);
-    clearTimeout(timer);
+  private async firstConnection(): Promise<void> {
+    await this.health.firstConnection(10_000);
     if (!this.connection.isUp) {
-      this.options.log.warn({ reason: this.downReason }, 'change feed not listening yet');
+      this.options.log.warn({ reason: this.health.downReason }, 'change feed not listening yet');
     }
   }
 
@@ -162,20 +140,17 @@ export class ChangeFeed {
     this.stopped = true;
     for (const timer of this.timers) clearInterval(timer);
     this.ticker.stop();
-    this.wake();
+    this.waiters.wake();
     await this.connection.stop();
   }
 
   status(): FeedStatus {
-    const listening = this.connection.isUp && this.head !== undefined && !this.stopped;
-    return {
-      listening,
-      subscribers: this.subscribers,
+    return this.health.status({
+      listening: this.connection.isUp && this.head !== undefined && !this.stopped,
+      subscribers: this.streams.count,
       leader: this.connection.isLeader,
       headTick: this.head?.tick,
-      reason: listening ? undefined : (this.downReason ?? 'stopped'),
-      connectionLosses: this.connectionLosses,
-    };
+    });
   }
 
   /**
@@ -188,26 +163,9 @@ export class ChangeFeed {
     // A reader with a cursor waits for the feed to start (test/changes/startup.test.ts).
     if (options.after == null) this.requireHead();
     const cursor = await this.startCursor(options.after, () => currentCursor(this.options.db)).catch(
-      (error: unknown) => {
-        if (!isConnectionError(error)) throw error;
-        this.options.log.warn({ err: error }, 'a subscription could not start: database unreachable');
-        throw new DomainError('SERVICE_UNAVAILABLE', 'the database cannot be reached; retry shortly');
-      },
+      unavailableIfUnreachable(this.options.log),
     );
-    const reader = new CursorReader(cursor, options.filter, (entry) => this.plainChange(entry));
-    this.subscribers++;
-    const stream = new PagedStream<OrderChange>(async (signal) => {
-      for (;;) {
-        const page = await this.readFrom(reader.position, signal);
-        if (!page) return undefined;
-        const changes = [...reader.accept(page)];
-        // A page from memory is read without I/O; let other sockets have their turn.
-        await new Promise((resolve) => setImmediate(resolve));
-        if (changes.length > 0) return changes;
-      }
-    });
-    stream.onFinish(() => this.subscribers--);
-    return stream;
+    return this.streams.stream(new CursorReader(cursor, options.filter, plainChange));
   }
 
   /** Past changes after `after` (default: the oldest kept), oldest first, up to `first`. */
@@ -215,26 +173,25 @@ export class ChangeFeed {
     const cursor = await this.startCursor(options.after, async () => ({
       position: endOfTick(await this.changeLog.baseTick()),
     }));
-    const reader = new CursorReader(cursor, options.filter, (entry) => this.plainChange(entry));
-    const changes: OrderChange[] = [];
+    const reader = new CursorReader(cursor, options.filter, plainChange);
     const until = this.requireHead();
-    while (changes.length < options.first && comparePositions(reader.position, until) < 0) {
-      const wanted = options.filter ? this.pageSize : Math.min(this.pageSize, options.first - changes.length);
-      const page = await this.readLog(reader.position, until.tick, wanted);
-      for (const change of reader.accept(page)) {
-        changes.push(change);
-        if (changes.length >= options.first) break;
-      }
-    }
-    return changes;
+    return readHistory({
+      reader,
+      first: options.first,
+      more: (position) => comparePositions(position, until) < 0,
+      // Unfiltered, a page holds no more than is still wanted; a filter may skip any of it.
+      readPage: (position, missing) =>
+        this.readLog(position, until.tick, options.filter ? this.pageSize : Math.min(this.pageSize, missing)),
+    });
   }
 
-  private async startCursor(after: string | null | undefined, otherwise: () => Promise<Cursor>) {
-    const timeoutMs = this.options.startTimeoutMs ?? 5_000;
-    if (after === undefined || after === null) return withDeadline(otherwise(), timeoutMs);
-    const cursor = decodeCursor(after);
-    await withDeadline(this.changeLog.checkPosition(cursor.position), timeoutMs);
-    return cursor;
+  private startCursor(after: string | null | undefined, otherwise: () => Promise<Cursor>) {
+    return startCursor({
+      after,
+      otherwise,
+      checkPosition: (position) => this.changeLog.checkPosition(position),
+      timeoutMs: this.options.startTimeoutMs ?? 5_000,
+    });
   }
 
   private requireHead(): Position {
@@ -244,22 +201,13 @@ export class ChangeFeed {
     return this.head;
   }
 
-  private plainChange(entry: LogEntry): OrderChange {
-    let change = this.changes.get(entry);
-    if (!change) {
-      change = entryToChange(entry, encodeCursor({ position: entry.position }));
-      this.changes.set(entry, change);
-    }
-    return change;
-  }
-
   /** The next entries after `position`: waits at the head, reads memory when it can, else the log. */
   private async readFrom(position: Position, signal: AbortSignal): Promise<ReadResult | undefined> {
     for (;;) {
       if (this.stopped || signal.aborted) return undefined;
       const head = this.head;
       if (!head || comparePositions(position, head) >= 0) {
-        await this.nextAdvance(signal);
+        await this.waiters.next(signal);
         continue;
       }
       if (this.window?.covers(position)) return this.window.read(position, head, this.pageSize);
@@ -267,92 +215,12 @@ export class ChangeFeed {
     }
   }
 
-  // A reader outlives database outages: connection errors are retried, never passed on.
-  private async readLog(
-    position: Position,
-    untilTick: number,
-    limit: number,
-    signal?: AbortSignal,
-  ): Promise<ReadResult> {
-    for (let delay = 100; ; delay = Math.min(delay * 2, 5_000)) {
-      try {
-        return await this.changeLog.readAfter(position, limit, untilTick);
-      } catch (error) {
-        if (!isTransient(error) || this.stopped || signal?.aborted) throw error;
-        // Once per outage is said by the gate and the feed connection; here, per reader, at debug.
-        const level = isConnectionError(error) ? 'debug' : 'warn';
-        this.options.log[level]({ err: error, retryInMs: delay }, 'reading the change log failed; retrying');
-        await sleep(delay);
-      }
-    }
-  }
-
-  private nextAdvance(signal: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        this.waiters.delete(done);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      this.waiters.add(done);
-      signal.addEventListener('abort', done, { once: true });
-    });
-  }
-
-  private wake(): void {
-    const waiters = [...this.waiters];
-    this.waiters.clear();
-    for (const waiter of waiters) waiter();
-  }
-
-  /** A tick was made (its notification, or this instance's ticker): read it. */
-  private announce(tick: number): void {
-    if (!Number.isSafeInteger(tick))
-      this.unannouncedTicks = true; // no usable id: look
-    else if (tick > this.announcedTick) this.announcedTick = tick;
-    this.pump();
-  }
-
-  /** Ticks may exist that no notification announced (start, reconnection, the safety-net poll). */
-  private lookForTicks(): void {
-    this.unannouncedTicks = true;
-    this.pump();
-  }
-
-  /**
-   * Moves the head over every new tick, keeping small batches in the window. A tick announced by
-   * its id costs one query, the tick with its batch (so N instances read the log N times per tick,
-   * not 2N); otherwise the ticks after the head are listed first.
-   */
-  private async followHead(): Promise<void> {
-    try {
-      while (this.subscribers > 0 && this.requireHead().tick < this.announcedTick) {
-        const id = this.requireHead().tick + 1;
-        this.advance(id, await this.changeLog.wholeBatch(id, this.windowSize / 2));
-      }
-      if (!this.unannouncedTicks && this.requireHead().tick >= this.announcedTick) return;
-      this.unannouncedTicks = false;
-      for (;;) {
-        const ticks = await this.changeLog.ticksAfter(this.requireHead().tick, 100);
-        for (const tick of ticks) {
-          // The window only saves live subscribers a query; with none open, nothing is fetched
-          // (a reader that starts behind the window reads the log, as after a big batch).
-          const entries =
-            this.subscribers > 0 ? await this.changeLog.wholeBatch(tick.id, this.windowSize / 2) : undefined;
-          this.advance(tick.id, entries);
-        }
-        if (ticks.length < 100) return;
-      }
-    } catch (error) {
-      if (this.stopped) return;
-      this.unannouncedTicks = true; // the next poll looks again
-      if (isConnectionError(error))
-        this.options.log.debug(
-          { reason: (error as Error).message },
-          'following the change log failed; will retry',
-        );
-      else this.options.log.warn({ err: error }, 'following the change log failed; will retry');
-    }
+  private readLog(position: Position, untilTick: number, limit: number, signal?: AbortSignal) {
+    return retryTransient(
+      () => this.changeLog.readAfter(position, limit, untilTick),
+      this.options.log,
+      () => this.stopped || signal?.aborted === true,
+    );
   }
 
   private advance(tick: number, entries: LogEntry[] | undefined): void {
@@ -361,17 +229,6 @@ export class ChangeFeed {
     if (!entries) this.window?.reset(end);
     else this.window?.append(entries);
     this.head = end;
-    this.wake();
+    this.waiters.wake();
   }
 }
-
-// A reader retries what passes: a lost or refused connection, a statement cancelled by a timeout,
-// and errors without a SQLSTATE (a driver's); a cursor error or a statement's own error ends it.
-function isTransient(error: unknown): boolean {
-  if (isConnectionError(error)) return true;
-  if (error instanceof DomainError) return false;
-  const code = (error as { code?: unknown }).code;
-  return typeof code !== 'string' || code === '57014';
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,5 +1,20 @@
-import type { OrderChange } from './change.ts';
-import type { FeedStatus, SubscribeOptions } from './feed.ts';
+import type { ChangeFilter, OrderChange } from './change.ts';
+
+export interface FeedStatus {
+  listening: boolean;
+  /** Open subscriptions on this instance. */
+  subscribers: number;
+  leader: boolean;
+  headTick: number | undefined;
+  reason: string | undefined;
+  /** Times the feed's own connection was lost since start (each is followed by a reconnect). */
+  connectionLosses: number;
+}
+
+export interface SubscribeOptions {
+  after?: string | null;
+  filter?: ChangeFilter;
+}
 
 /**
  * What the service and the schema use of a change feed: PostgreSQL's (feed.ts) and MySQL's

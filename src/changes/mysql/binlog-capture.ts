@@ -2,6 +2,7 @@ import ZongJi, { type BinlogEvent, type RowData, type UpdateRowsEvent } from '@v
 import mysql from 'mysql2/promise';
 import { mysqlOptions } from '../../db/mysql.ts';
 import type { Logger } from '../../log.ts';
+import { DedicatedConnection } from '../dedicated-connection.ts';
 import { binlogPosition } from './binlog-position.ts';
 
 export interface BinlogCaptureOptions {
@@ -31,49 +32,16 @@ interface Change {
  * a stale position changes nothing, a crash between two leaves the position where the log is, and
  * seqs are handed out one transaction after the other, in binary-log (commit) order.
  */
-export class BinlogCapture {
-  private stopped = false;
-  private up = false;
-  private leader = false;
-  private loop: Promise<void> | undefined;
-  private drop: ((reason: string) => void) | undefined;
-
-  constructor(private readonly options: BinlogCaptureOptions) {}
-
-  get isUp(): boolean {
-    return this.up;
+export class BinlogCapture extends DedicatedConnection {
+  constructor(private readonly options: BinlogCaptureOptions) {
+    super({
+      log: options.log,
+      onDown: (reason) => options.onDown(reason),
+      lostMessage: 'change capture connection lost',
+    });
   }
 
-  get isLeader(): boolean {
-    return this.up && this.leader;
-  }
-
-  start(): void {
-    this.loop ??= this.run();
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.drop?.('stopping');
-    await this.loop;
-  }
-
-  private async run(): Promise<void> {
-    let delay = 100;
-    while (!this.stopped) {
-      const reason = await this.session().catch((error: Error) => error.message || String(error));
-      if (this.up) delay = 100;
-      this.up = false;
-      this.leader = false;
-      if (this.stopped) break;
-      this.options.onDown(reason);
-      this.options.log.warn({ reason, retryInMs: delay }, 'change capture connection lost');
-      await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(delay * 2, 5_000);
-    }
-  }
-
-  private async session(): Promise<string> {
+  protected override async session(): Promise<string> {
     const config = mysqlOptions(this.options.connectionString);
     const lockName = `realtime_orders_capture:${config.database}`;
     let ended!: (reason: string) => void;

@@ -1,17 +1,20 @@
 import type { Kysely } from 'kysely';
 import { isConnectionError } from '../../db/connection-errors.ts';
 import type { Database } from '../../db/database.ts';
-import { withDeadline } from '../../deadline.ts';
 import { DomainError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
-import { entryToChange, type LogEntry, type OrderChange } from '../change.ts';
+import type { OrderChange } from '../change.ts';
 import type { ReadResult } from '../change-log.ts';
-import { PagedStream } from '../change-stream.ts';
+import { ConnectionHealth } from '../connection-health.ts';
 import { CursorReader } from '../cursor-reader.ts';
-import type { FeedStatus, SubscribeOptions } from '../feed.ts';
-import { type Cursor, decodeCursor, encodeCursor, type Position } from '../position.ts';
+import { HeadWaiters } from '../head-waiters.ts';
+import { readHistory } from '../history-pages.ts';
+import { plainChange } from '../plain-change.ts';
+import type { Cursor, Position } from '../position.ts';
+import { startCursor, unavailableIfUnreachable } from '../reader-start.ts';
 import { serialized } from '../serialized.ts';
-import type { ChangeSource } from '../source.ts';
+import type { ChangeSource, FeedStatus, SubscribeOptions } from '../source.ts';
+import { SubscriptionStreams } from '../subscription-stream.ts';
 import { BinlogCapture } from './binlog-capture.ts';
 import { MysqlChangeLog } from './change-log.ts';
 import { currentMysqlCursor } from './snapshot.ts';
@@ -38,18 +41,13 @@ export class MysqlChangeFeed implements ChangeSource {
   readonly changeLog: MysqlChangeLog;
   private readonly capture: BinlogCapture;
   private head: number | undefined;
-  private waiters = new Set<() => void>();
-  private downReason: string | undefined = 'starting';
+  private readonly waiters = new HeadWaiters();
+  private readonly streams = new SubscriptionStreams((position, signal) => this.readFrom(position, signal));
+  private readonly health = new ConnectionHealth();
   private stopped = false;
-  private subscribers = 0;
-  private connectionLosses = 0;
   private timers: NodeJS.Timeout[] = [];
   private readonly pageSize: number;
   private readonly refreshHead = serialized(() => this.readHead());
-  private markUp!: () => void;
-  private readonly firstUp = new Promise<void>((resolve) => {
-    this.markUp = resolve;
-  });
 
   constructor(private readonly options: MysqlChangeFeedOptions) {
     this.changeLog = new MysqlChangeLog(options.db, options.retentionMs);
@@ -60,24 +58,18 @@ export class MysqlChangeFeed implements ChangeSource {
       checkIntervalMs: options.checkIntervalMs,
       onApplied: () => this.refreshHead(),
       onUp: () => {
-        this.downReason = undefined;
-        this.markUp();
+        this.health.up();
         this.refreshHead();
       },
-      onDown: (reason) => {
-        if (this.downReason === undefined) this.connectionLosses++;
-        this.downReason = `change capture connection down: ${reason}`;
-      },
+      onDown: (reason) => this.health.down(`change capture connection down: ${reason}`),
     });
   }
 
   async start(): Promise<void> {
     this.head = await this.changeLog.latestSeq();
-    this.wake();
+    this.waiters.wake();
     this.capture.start();
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.firstUp, new Promise((r) => (timer = setTimeout(r, 10_000)))]);
-    clearTimeout(timer);
+    await this.health.firstConnection(10_000);
     this.timers.push(
       setInterval(() => this.refreshHead(), this.options.pollIntervalMs ?? 100),
       setInterval(
@@ -90,43 +82,26 @@ export class MysqlChangeFeed implements ChangeSource {
   async stop(): Promise<void> {
     this.stopped = true;
     for (const timer of this.timers) clearInterval(timer);
-    this.wake();
+    this.waiters.wake();
     await this.capture.stop();
   }
 
   status(): FeedStatus {
-    const listening = this.capture.isUp && this.head !== undefined && !this.stopped;
-    return {
-      listening,
-      subscribers: this.subscribers,
+    return this.health.status({
+      listening: this.capture.isUp && this.head !== undefined && !this.stopped,
+      subscribers: this.streams.count,
       leader: this.capture.isLeader,
       headTick: this.head,
-      reason: listening ? undefined : (this.downReason ?? 'stopped'),
-      connectionLosses: this.connectionLosses,
-    };
+    });
   }
 
   async subscribe(options: SubscribeOptions = {}): Promise<AsyncIterableIterator<OrderChange>> {
     if (options.after == null && this.head === undefined)
       throw new DomainError('SERVICE_UNAVAILABLE', 'the change feed is starting; retry shortly');
     const cursor = await this.startCursor(options.after, () => currentMysqlCursor(this.options.db)).catch(
-      (error: unknown) => {
-        if (!isConnectionError(error)) throw error;
-        throw new DomainError('SERVICE_UNAVAILABLE', 'the database cannot be reached; retry shortly');
-      },
+      unavailableIfUnreachable(),
     );
-    const reader = new CursorReader(cursor, options.filter, plainChange);
-    this.subscribers++;
-    const stream = new PagedStream<OrderChange>(async (signal) => {
-      for (;;) {
-        const page = await this.readFrom(reader.position, signal);
-        if (!page) return undefined;
-        const changes = [...reader.accept(page)];
-        if (changes.length > 0) return changes;
-      }
-    });
-    stream.onFinish(() => this.subscribers--);
-    return stream;
+    return this.streams.stream(new CursorReader(cursor, options.filter, plainChange));
   }
 
   async history(options: SubscribeOptions & { first: number }): Promise<OrderChange[]> {
@@ -135,23 +110,21 @@ export class MysqlChangeFeed implements ChangeSource {
     }));
     const reader = new CursorReader(cursor, options.filter, plainChange);
     const until = await this.changeLog.latestSeq();
-    const changes: OrderChange[] = [];
-    while (changes.length < options.first && reader.position.tick < until) {
-      const page = await this.changeLog.readAfter(reader.position, this.pageSize, until);
-      for (const change of reader.accept(page)) {
-        changes.push(change);
-        if (changes.length >= options.first) break;
-      }
-    }
-    return changes;
+    return readHistory({
+      reader,
+      first: options.first,
+      more: (position) => position.tick < until,
+      readPage: (position) => this.changeLog.readAfter(position, this.pageSize, until),
+    });
   }
 
-  private async startCursor(after: string | null | undefined, otherwise: () => Promise<Cursor>) {
-    const timeoutMs = this.options.startTimeoutMs ?? 5_000;
-    if (after === undefined || after === null) return withDeadline(otherwise(), timeoutMs);
-    const cursor = decodeCursor(after);
-    await withDeadline(this.changeLog.checkPosition(cursor.position), timeoutMs);
-    return cursor;
+  private startCursor(after: string | null | undefined, otherwise: () => Promise<Cursor>) {
+    return startCursor({
+      after,
+      otherwise,
+      checkPosition: (position) => this.changeLog.checkPosition(position),
+      timeoutMs: this.options.startTimeoutMs ?? 5_000,
+    });
   }
 
   private async readFrom(position: Position, signal: AbortSignal): Promise<ReadResult | undefined> {
@@ -159,7 +132,7 @@ export class MysqlChangeFeed implements ChangeSource {
       if (this.stopped || signal.aborted) return undefined;
       const head = this.head;
       if (head === undefined || position.tick >= head) {
-        await this.nextAdvance(signal);
+        await this.waiters.next(signal);
         continue;
       }
       try {
@@ -178,7 +151,7 @@ export class MysqlChangeFeed implements ChangeSource {
       const latest = await this.changeLog.latestSeq();
       if (this.head === undefined || latest > this.head) {
         this.head = latest;
-        this.wake();
+        this.waiters.wake();
       }
     } catch (error) {
       if (!this.stopped && !isConnectionError(error))
@@ -195,32 +168,4 @@ export class MysqlChangeFeed implements ChangeSource {
       if (!isConnectionError(error)) this.options.log.warn({ err: error }, 'pruning the change log failed');
     }
   }
-
-  private nextAdvance(signal: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        this.waiters.delete(done);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      this.waiters.add(done);
-      signal.addEventListener('abort', done, { once: true });
-    });
-  }
-
-  private wake(): void {
-    const waiters = [...this.waiters];
-    this.waiters.clear();
-    for (const waiter of waiters) waiter();
-  }
-}
-
-const memo = new WeakMap<LogEntry, OrderChange>();
-function plainChange(entry: LogEntry): OrderChange {
-  let change = memo.get(entry);
-  if (!change) {
-    change = entryToChange(entry, encodeCursor({ position: entry.position }));
-    memo.set(entry, change);
-  }
-  return change;
 }

@@ -1,0 +1,47 @@
+import type { OrderChange } from './change.ts';
+import type { ReadResult } from './change-log.ts';
+import { PagedStream } from './change-stream.ts';
+import type { CursorReader } from './cursor-reader.ts';
+import type { Position } from './position.ts';
+
+/** The next entries after `position`, waiting at the head; undefined once the reader should end. */
+export type ReadFrom = (position: Position, signal: AbortSignal) => Promise<ReadResult | undefined>;
+
+export interface SubscriptionStreamsOptions {
+  /** Yield to other I/O after every page (a feed whose pages may come from memory, without I/O). */
+  yieldBetweenPages?: boolean;
+}
+
+/**
+ * The live streams of one feed: each pulls pages through its CursorReader, skipping pages that
+ * hold nothing for it, and counts as a subscriber until it finishes.
+ */
+export class SubscriptionStreams {
+  private open = 0;
+
+  constructor(
+    private readonly readFrom: ReadFrom,
+    private readonly options: SubscriptionStreamsOptions = {},
+  ) {}
+
+  /** Open subscriptions (FeedStatus.subscribers). */
+  get count(): number {
+    return this.open;
+  }
+
+  stream(reader: CursorReader): AsyncIterableIterator<OrderChange> {
+    this.open++;
+    const stream = new PagedStream<OrderChange>(async (signal) => {
+      for (;;) {
+        const page = await this.readFrom(reader.position, signal);
+        if (!page) return undefined;
+        const changes = [...reader.accept(page)];
+        // A page from memory is read without I/O; let other sockets have their turn.
+        if (this.options.yieldBetweenPages) await new Promise((resolve) => setImmediate(resolve));
+        if (changes.length > 0) return changes;
+      }
+    });
+    stream.onFinish(() => this.open--);
+    return stream;
+  }
+}
