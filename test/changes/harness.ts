@@ -152,14 +152,19 @@ export interface WorkloadOptions {
  */
 let workloadRuns = 0;
 
+/** A repeatable pseudo-random sequence in [0, 1), so a workload's mix is the same on every run. */
+export function seededRandom(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1103515245 + 12345) % 2 ** 31;
+    return state / 2 ** 31;
+  };
+}
+
 export async function runWorkload(url: string, options: WorkloadOptions): Promise<CommittedChange[]> {
   const run = ++workloadRuns;
   const committed: CommittedChange[] = [];
-  let seed = 12345;
-  const random = () => {
-    seed = (seed * 1103515245 + 12345) % 2 ** 31;
-    return seed / 2 ** 31;
-  };
+  const random = seededRandom(12345);
   await Promise.all(
     Array.from({ length: options.writers }, async (_, w) => {
       const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });

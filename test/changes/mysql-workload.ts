@@ -1,7 +1,7 @@
 import mysql from 'mysql2/promise';
 import { mysqlOptions } from '../../src/db/mysql.ts';
 import type { TestDatabase } from '../helpers/database.ts';
-import type { CommittedChange, WorkloadOptions } from './harness.ts';
+import { type CommittedChange, seededRandom, type WorkloadOptions } from './harness.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let runs = 0;
@@ -15,11 +15,7 @@ let runs = 0;
 export async function runMysqlWorkload(url: string, options: WorkloadOptions): Promise<CommittedChange[]> {
   const run = ++runs;
   const committed: CommittedChange[] = [];
-  let seed = 54321;
-  const random = () => {
-    seed = (seed * 1103515245 + 12345) % 2 ** 31;
-    return seed / 2 ** 31;
-  };
+  const random = seededRandom(54321);
   await Promise.all(
     Array.from({ length: options.writers }, async (_, w) => {
       const client = await mysql.createConnection(mysqlOptions(url));
