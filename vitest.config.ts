@@ -20,6 +20,12 @@ const mysqlFiles = [
   'test/stream-errors.test.ts',
   'test/subscription-start.test.ts',
   'test/hostile/http-errors.test.ts',
+  'test/changes/concurrency.test.ts',
+  'test/changes/resume.test.ts',
+  'test/changes/instances.test.ts',
+  'test/changes/startup.test.ts',
+  'test/changes/subscribe-start.test.ts',
+  'test/changes/capture.test.ts',
 ];
 
 export default defineConfig({

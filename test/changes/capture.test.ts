@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import type { ChangeFeed } from '../../src/changes/feed.ts';
+import type { ChangeSource } from '../../src/changes/source.ts';
+import { isMysqlUrl } from '../../src/db/mysql.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { collect, startFeed, waitForCount } from './harness.ts';
+import { insertOrders } from './order-writer.ts';
 
 let database: TestDatabase;
-let feed: ChangeFeed;
+let feed: ChangeSource;
 beforeAll(async () => {
   database = await createTestDatabase();
   feed = await startFeed(database);
@@ -17,27 +19,38 @@ afterAll(async () => {
 const describe = (c: { operation: string; order: { customerName: string; version: number } }) =>
   `${c.operation} ${c.order.customerName} v${c.order.version}`;
 
-test('every way of writing is captured: upsert, MERGE, TRUNCATE', async () => {
+// The same changes made by each database's own statements. MySQL has no MERGE (a multi-table
+// UPDATE instead), and its TRUNCATE is DDL: it writes no rows to the binary log, so it is not
+// captured (a known gap, see the report of issue #10); a DELETE of every row stands for it there.
+const statements = (id: string) =>
+  isMysqlUrl(database.url)
+    ? {
+        upsert: `INSERT INTO orders (id, customer_name, product_name) VALUES (${id}, 'upsert', 'b'), (1000, 'fresh', 'c')
+                 ON DUPLICATE KEY UPDATE product_name = VALUES(product_name)`,
+        merge: `UPDATE orders o JOIN (SELECT 1000 AS id, 'shipped' AS status) v ON o.id = v.id SET o.status = v.status`,
+        truncate: 'DELETE FROM orders',
+      }
+    : {
+        upsert: `INSERT INTO orders (id, customer_name, product_name) VALUES (${id}, 'upsert', 'b'), (1000, 'fresh', 'c')
+                 ON CONFLICT (id) DO UPDATE SET product_name = EXCLUDED.product_name`,
+        merge: `MERGE INTO orders o USING (VALUES (1000, 'shipped')) AS v(id, status) ON o.id = v.id
+                WHEN MATCHED THEN UPDATE SET status = v.status`,
+        truncate: 'TRUNCATE orders',
+      };
+
+test('every way of writing is captured: upsert, MERGE (MySQL: UPDATE … JOIN), TRUNCATE (MySQL: DELETE)', async () => {
   const subscriber = collect(await feed.subscribe());
-  const [first] = await database.sql<{ id: string }>(
-    `INSERT INTO orders (customer_name, product_name) VALUES ('upsert', 'a') RETURNING id`,
-  );
-  // INSERT ... ON CONFLICT DO UPDATE: one statement, an insert and an update.
-  await database.sql(
-    `INSERT INTO orders (id, customer_name, product_name) VALUES ($1, 'upsert', 'b'), (1000, 'fresh', 'c')
-     ON CONFLICT (id) DO UPDATE SET product_name = EXCLUDED.product_name`,
-    [first?.id],
-  );
-  await database.sql(
-    `MERGE INTO orders o USING (VALUES (1000, 'shipped')) AS v(id, status) ON o.id = v.id
-     WHEN MATCHED THEN UPDATE SET status = v.status`,
-  );
-  await database.sql('TRUNCATE orders');
+  const [first] = await insertOrders(database.url, [{ customer: 'upsert', product: 'a' }]);
+  const sql = statements(String(Number(first)));
+  // Upsert: one statement, an insert and an update.
+  await database.sql(sql.upsert);
+  await database.sql(sql.merge);
+  await database.sql(sql.truncate);
   await waitForCount(subscriber.changes, 6);
   await subscriber.stop();
   const seen = subscriber.changes.map(describe);
   expect(seen.slice(0, 1)).toEqual(['INSERT upsert v1']);
-  // The upsert's two changes arrive together, in the order PostgreSQL fired them.
+  // The upsert's two changes arrive together, in the order the database made them.
   expect(seen.slice(1, 3).sort()).toEqual(['INSERT fresh v1', 'UPDATE upsert v2']);
   expect(seen[3]).toBe('UPDATE fresh v2');
   expect(seen.slice(4).sort()).toEqual(['DELETE fresh v2', 'DELETE upsert v2']);

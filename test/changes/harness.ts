@@ -1,11 +1,14 @@
-import pg from 'pg';
 import { expect } from 'vitest';
 import type { OrderChange } from '../../src/changes/change.ts';
 import { ChangeFeed, type ChangeFeedOptions } from '../../src/changes/feed.ts';
+import { MysqlChangeFeed } from '../../src/changes/mysql/feed.ts';
 import { decodeCursor } from '../../src/changes/position.ts';
+import type { ChangeSource } from '../../src/changes/source.ts';
+import { isMysqlUrl } from '../../src/db/mysql.ts';
 import { createLogger } from '../../src/log.ts';
 import type { TestDatabase } from '../helpers/database.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { type OrderWriter, openWriter, type WrittenRow } from './order-writer.ts';
 
 /** What a writer saw its committed transaction do: the ground truth deliveries are checked against. */
 export interface CommittedChange {
@@ -20,8 +23,9 @@ export const changeKey = (c: { op: string; id: string; version: number }) => `${
 export const receivedKey = (c: OrderChange) =>
   changeKey({ op: c.operation, id: c.order.id, version: c.order.version });
 
-export async function startFeed(database: TestDatabase, options: Partial<ChangeFeedOptions> = {}) {
-  const feed = new ChangeFeed({
+/** The change feed of `database`'s kind (PostgreSQL's or MySQL's), not started yet. */
+export function createFeed(database: TestDatabase, options: Partial<ChangeFeedOptions> = {}): ChangeSource {
+  const feedOptions = {
     db: database.db,
     connectionString: database.url,
     log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
@@ -30,7 +34,12 @@ export async function startFeed(database: TestDatabase, options: Partial<ChangeF
     checkIntervalMs: 200,
     checkTimeoutMs: 2_000,
     ...options,
-  });
+  };
+  return isMysqlUrl(database.url) ? new MysqlChangeFeed(feedOptions) : new ChangeFeed(feedOptions);
+}
+
+export async function startFeed(database: TestDatabase, options: Partial<ChangeFeedOptions> = {}) {
+  const feed = createFeed(database, options);
   await feed.start();
   return feed;
 }
@@ -146,10 +155,6 @@ export interface WorkloadOptions {
   uncertain?: UncertainTransaction[];
 }
 
-/**
- * Writers on connections of their own, recording what each committed transaction did, as
- * RETURNING reported it. Failed transactions (deadlocks) are rolled back and not recorded.
- */
 let workloadRuns = 0;
 
 /** A repeatable pseudo-random sequence in [0, 1), so a workload's mix is the same on every run. */
@@ -161,75 +166,63 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
+/**
+ * Writers on connections of their own (OrderWriter: PostgreSQL or MySQL/MariaDB, as the URL
+ * says), recording what each committed transaction did, as the database reported it. Failed
+ * transactions (deadlocks) are rolled back and not recorded.
+ */
 export async function runWorkload(url: string, options: WorkloadOptions): Promise<CommittedChange[]> {
+  if (options.uncertain && isMysqlUrl(url))
+    throw new Error('uncertain COMMITs are looked up with pg_xact_status(): PostgreSQL only');
   const run = ++workloadRuns;
   const committed: CommittedChange[] = [];
   const random = seededRandom(12345);
   await Promise.all(
     Array.from({ length: options.writers }, async (_, w) => {
-      const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
-      // A writer whose connection dies stops writing; the error is seen by the failing query.
-      let broken = false;
-      client.on('error', () => {
-        broken = true;
-      });
+      let writer: OrderWriter;
       try {
-        await client.connect();
+        writer = await openWriter(url);
       } catch (error) {
         if (options.uncertain) return;
         throw error;
       }
       const own: string[] = [];
       try {
-        for (let t = 0; t < options.transactionsPerWriter && !broken; t++) {
+        // A writer whose connection dies stops writing; the error is seen by the failing query.
+        for (let t = 0; t < options.transactionsPerWriter && !writer.broken; t++) {
           const tx = `r${run}w${w}t${t}`;
           const changes: CommittedChange[] = [];
           const slow = random() < (options.slowRate ?? 0);
           const rollback = random() < (options.rollbackRate ?? 0);
+          const record = (op: CommittedChange['op'], row: WrittenRow | undefined) => {
+            if (row) changes.push({ op, id: row.id, version: row.version, tx });
+          };
           try {
-            await client.query('BEGIN');
+            await writer.begin();
             // Only asked for when a COMMIT may go unanswered: pg_xact_status() answers later.
-            const txid = options.uncertain
-              ? (await client.query<{ txid: string }>('SELECT pg_current_xact_id()::text AS txid')).rows[0]
-                  ?.txid
-              : undefined;
+            const txid = options.uncertain ? await writer.transactionId() : undefined;
             const steps = 1 + Math.floor(random() * 3);
             for (let s = 0; s < steps; s++) {
               const pick = random();
               if (pick < 0.45 || own.length === 0) {
-                const { rows } = await client.query(
-                  `INSERT INTO orders (customer_name, product_name, quantity) VALUES ($1, 'widget', $2) RETURNING id, version`,
-                  [tx, 1 + s],
-                );
-                changes.push({ op: 'INSERT', id: String(rows[0].id), version: rows[0].version, tx });
+                record('INSERT', await writer.insert({ customer: tx, quantity: 1 + s }));
               } else if (pick < 0.85) {
                 const id =
                   random() < 0.5
                     ? own[Math.floor(random() * own.length)]
                     : options.sharedIds[Math.floor(random() * options.sharedIds.length)];
-                const { rows } = await client.query(
-                  `UPDATE orders SET quantity = quantity % 1000 + 1 WHERE id = $1 RETURNING id, version`,
-                  [id],
-                );
-                if (rows[0])
-                  changes.push({ op: 'UPDATE', id: String(rows[0].id), version: rows[0].version, tx });
+                record('UPDATE', await writer.update(id as string));
               } else {
-                const id = own[own.length - 1] as string;
-                const { rows } = await client.query(
-                  `DELETE FROM orders WHERE id = $1 RETURNING id, version`,
-                  [id],
-                );
-                if (rows[0])
-                  changes.push({ op: 'DELETE', id: String(rows[0].id), version: rows[0].version, tx });
+                record('DELETE', await writer.delete(own[own.length - 1] as string));
               }
               if (slow && s === 0) await sleep(options.slowMs ?? 200);
             }
             if (rollback) {
-              await client.query('ROLLBACK');
+              await writer.rollback();
               continue;
             }
             try {
-              await client.query('COMMIT');
+              await writer.commit();
             } catch (error) {
               if (!options.uncertain) throw error;
               options.uncertain.push({ txid: txid as string, changes });
@@ -241,29 +234,36 @@ export async function runWorkload(url: string, options: WorkloadOptions): Promis
               if (c.op === 'DELETE' && own.includes(c.id)) own.splice(own.indexOf(c.id), 1);
             }
           } catch {
-            await client.query('ROLLBACK').catch(() => {});
+            // A deadlock (or a lost connection) rolled the transaction back: nothing to record.
+            await writer.rollback().catch(() => {});
           }
         }
       } finally {
-        await client.end().catch(() => {});
+        await writer.end();
       }
     }),
   );
   return committed;
 }
 
-/** Shared orders for the workload to fight over. */
+/** Shared orders for the workload to fight over, committed in one transaction. */
 export async function seedOrders(
   database: TestDatabase,
   count: number,
 ): Promise<{ ids: string[]; changes: CommittedChange[] }> {
-  const rows = await database.sql<{ id: string; version: number }>(
-    `INSERT INTO orders (customer_name, product_name) SELECT 'seed', 'item ' || g FROM generate_series(1, ${count}) g RETURNING id, version`,
-  );
-  return {
-    ids: rows.map((r) => String(r.id)),
-    changes: rows.map((r) => ({ op: 'INSERT', id: String(r.id), version: r.version, tx: 'seed' })),
-  };
+  const writer = await openWriter(database.url);
+  const changes: CommittedChange[] = [];
+  try {
+    await writer.begin();
+    for (let i = 1; i <= count; i++) {
+      const row = await writer.insert({ customer: 'seed', product: `item ${i}` });
+      changes.push({ op: 'INSERT', id: row.id, version: row.version, tx: 'seed' });
+    }
+    await writer.commit();
+  } finally {
+    await writer.end();
+  }
+  return { ids: changes.map((c) => c.id), changes };
 }
 
 /**

@@ -36,13 +36,15 @@ async function startInstance(databaseUrl: string): Promise<{ child: ChildProcess
   return { child, url: `ws://127.0.0.1:${port}/graphql` };
 }
 
+// On PostgreSQL and on MySQL/MariaDB (vitest project `mysql`): the instance doing the once-only work
+// (PostgreSQL: ticks and pruning; MySQL: the binary-log capture) is killed.
 test('two instances on one database: the ticker killed mid-stream, the other takes over and loses nothing', async () => {
   const database = await createTestDatabase();
   cleanups.push(() => database.drop());
   const a = await startInstance(database.url);
   const b = await startTestService({ database });
   cleanups.push(() => b.stop());
-  expect(b.feed.status().leader, 'the first instance holds the ticker lock').toBe(false);
+  expect(b.feed.status().leader, 'the first instance holds the ticker (capture) lock').toBe(false);
 
   const onB = collect(await b.feed.subscribe());
   const clientA = createClient({ url: a.url, webSocketImpl: WebSocket, retryAttempts: 0 });

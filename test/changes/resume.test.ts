@@ -9,6 +9,9 @@ import { createTestDatabase } from '../helpers/database.ts';
 import { startTestService, type TestService } from '../helpers/service.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { collect, expectExactDelivery, runWorkload, seedOrders, startFeed, waitForCount } from './harness.ts';
+import { insertOrders } from './order-writer.ts';
+
+// On PostgreSQL and on MySQL/MariaDB (vitest project `mysql`): the same tests.
 
 let service: TestService;
 beforeAll(async () => {
@@ -85,7 +88,7 @@ test('read-then-subscribe with changeCursor under concurrent writes: exactly wha
     for (let round = 0; round < 3; round++) {
       // Both reads below must see the whole table in one page (500 orders): start each round from
       // the seed alone, or a fast feed's rounds outgrow it and the final read misses orders.
-      await service.database.sql('DELETE FROM orders WHERE NOT (id = ANY($1))', [seed.ids]);
+      await service.database.sql(`DELETE FROM orders WHERE id NOT IN (${seed.ids.map(Number).join(', ')})`);
       let writing = true;
       const writers = (async () => {
         while (writing) {
@@ -160,20 +163,17 @@ test('read-then-subscribe with changeCursor under concurrent writes: exactly wha
 });
 
 test('a changeCursor taken before the ticker saw a commit skips exactly what the snapshot saw', async () => {
-  // No feed runs on this database yet, so no tick holds what is committed: the snapshot sees
-  // transactions that the log has not placed, and the cursor must carry that snapshot.
+  // No feed runs on this database yet, so no tick (on MySQL: no capture) holds what is committed:
+  // the snapshot sees transactions that the log has not placed, and the cursor must carry that
+  // snapshot.
   const database = await createTestDatabase();
   try {
-    const [seen] = await database.sql<{ id: string }>(
-      `INSERT INTO orders (customer_name, product_name) VALUES ('seen', 'by the page') RETURNING id`,
-    );
+    const [seen] = await insertOrders(database.url, [{ customer: 'seen', product: 'by the page' }]);
     const { result, changeCursor } = await readWithChangeCursor(database.db, (trx) => listOrders(trx, {}));
-    expect(result.orders.map((o) => o.id)).toEqual([String(seen?.id)]);
+    expect(result.orders.map((o) => o.id)).toEqual([seen]);
     expect(decodeCursor(changeCursor).seen, 'the cursor carries its snapshot').toBeDefined();
-    const [unseen] = await database.sql<{ id: string }>(
-      `INSERT INTO orders (customer_name, product_name) VALUES ('unseen', 'after the page') RETURNING id`,
-    );
-    await database.sql(`UPDATE orders SET status = 'shipped' WHERE id = $1`, [seen?.id]);
+    const [unseen] = await insertOrders(database.url, [{ customer: 'unseen', product: 'after the page' }]);
+    await database.sql(`UPDATE orders SET status = 'shipped' WHERE id = $1`, [seen]);
 
     const feed = await startFeed(database);
     try {
@@ -184,7 +184,7 @@ test('a changeCursor taken before the ticker saw a commit skips exactly what the
         'INSERT:unseen',
         'UPDATE:seen',
       ]);
-      expect(subscriber.changes[0]?.order.id).toBe(String(unseen?.id));
+      expect(subscriber.changes[0]?.order.id).toBe(unseen);
       // Resuming from a change delivered in that state is exact too: the cursor kept the snapshot.
       const resumed = collect(await feed.subscribe({ after: subscriber.changes[0]?.cursor }));
       await waitForCount(resumed.changes, 1);

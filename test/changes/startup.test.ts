@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { ChangeFeed } from '../../src/changes/feed.ts';
-import { createLogger } from '../../src/log.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
-import { collect, startFeed, waitForCount } from './harness.ts';
+import { collect, createFeed, startFeed, waitForCount } from './harness.ts';
 
 // The service listens before its change feed has started (so that /ready can answer), and a client
 // that resumes after a restart may subscribe in that moment: with a cursor it is served as soon as
 // the feed is up; without one it is told to retry (SERVICE_UNAVAILABLE), never an unexpected error.
+// On PostgreSQL and on MySQL/MariaDB (vitest project `mysql`).
 
 let database: TestDatabase;
 beforeAll(async () => {
@@ -25,13 +24,7 @@ test('a subscription accepted while the feed is starting: with `after` it waits,
   await running.stop();
   const cursor = live.changes[0]?.cursor as string;
 
-  const starting = new ChangeFeed({
-    db: database.db,
-    connectionString: database.url,
-    log: createLogger('silent'),
-    retentionMs: 7 * 86400e3,
-    pollIntervalMs: 200,
-  });
+  const starting = createFeed(database);
   try {
     await expect(starting.subscribe()).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
     const resumed = collect(await starting.subscribe({ after: cursor }));

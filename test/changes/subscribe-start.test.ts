@@ -1,19 +1,20 @@
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import pg from 'pg';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { OrderChange } from '../../src/changes/change.ts';
-import type { ChangeFeed } from '../../src/changes/feed.ts';
-import { createDb, createPool } from '../../src/db/connect.ts';
+import type { ChangeSource } from '../../src/changes/source.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { createDbAt } from './backend-sql.ts';
 import { collect, startFeed, waitForCount } from './harness.ts';
+import { openWriter } from './order-writer.ts';
 
 // A subscription without `after` starts at the snapshot subscribe() takes: every transaction that
 // commits after that moment is delivered, none that committed before. The feed's head trails
 // commits by a tick, so starting at the head would deliver some commits from just before.
+// On PostgreSQL and on MySQL/MariaDB (vitest project `mysql`).
 
 let database: TestDatabase;
-let feed: ChangeFeed;
+let feed: ChangeSource;
 beforeAll(async () => {
   database = await createTestDatabase();
   // Polling slowly makes the head trail further behind commits than it does in production.
@@ -39,23 +40,19 @@ function startWriters(count: number) {
   let running = true;
   const done = Promise.all(
     Array.from({ length: count }, async (_, w) => {
-      const client = new pg.Client({ connectionString: database.url });
-      await client.connect();
+      const writer = await openWriter(database.url);
       try {
         for (let t = 0; running; t++) {
-          await client.query('BEGIN');
-          const { rows } = await client.query(
-            `INSERT INTO orders (customer_name, product_name) VALUES ($1, 'start') RETURNING id`,
-            [`w${w}t${t}`],
-          );
+          await writer.begin();
+          const { id } = await writer.insert({ customer: `w${w}t${t}`, product: 'start' });
           // Some transactions stay open across a subscribe(): taken before, committed after.
           if (t % 4 === w % 4) await sleep(15);
           const sent = performance.now();
-          await client.query('COMMIT');
-          commits.push({ id: String(rows[0].id), sent, done: performance.now() });
+          await writer.commit();
+          commits.push({ id, sent, done: performance.now() });
         }
       } finally {
-        await client.end();
+        await writer.end();
       }
     }),
   );
@@ -111,24 +108,20 @@ test('with concurrent writers, a subscription gets every commit after subscribe(
 }, 120_000);
 
 test('a commit that returned just before subscribe() is never delivered, even when no tick holds it yet', async () => {
-  const client = new pg.Client({ connectionString: database.url });
-  await client.connect();
+  const writer = await openWriter(database.url);
   try {
     for (let round = 0; round < 30; round++) {
-      const { rows: first } = await client.query(
-        `INSERT INTO orders (customer_name, product_name) VALUES ('before', 'x') RETURNING id`,
-      );
+      // Autocommit: each insert has committed when it returns.
+      const first = await writer.insert({ customer: 'before', product: 'x' });
       const sub = collect(await feed.subscribe());
-      const { rows: second } = await client.query(
-        `INSERT INTO orders (customer_name, product_name) VALUES ('after', 'x') RETURNING id`,
-      );
+      const second = await writer.insert({ customer: 'after', product: 'x' });
       await waitForCount(sub.changes, 1, 10_000);
       await sub.stop();
-      expect(sub.changes.map((c) => c.order.id)).toEqual([String(second[0].id)]);
-      expect(first[0].id).not.toBe(second[0].id);
+      expect(sub.changes.map((c) => c.order.id)).toEqual([second.id]);
+      expect(first.id).not.toBe(second.id);
     }
   } finally {
-    await client.end();
+    await writer.end();
   }
 }, 120_000);
 
@@ -175,12 +168,7 @@ for (const fault of ['refused', 'silent'] as const) {
     const proxy = await proxyTo(own.url);
     // Only the pool goes through the proxy: subscribe() starts with a query on it. (The feed's own
     // connection is another matter, tested in faults.test.ts.)
-    const pool = createPool(proxy.url, 3);
-    // A client that loses its session while checked out (the ticker's, between two queries) emits
-    // 'error'; the fault-tolerance work gives every pooled client a listener, which this test does
-    // not test and so adds itself.
-    pool.on('connect', (client) => client.on('error', () => {}));
-    const db = createDb(pool);
+    const db = createDbAt(own, proxy.url, 3);
     const ownFeed = await startFeed({ ...own, db });
     try {
       // Up: subscribing works.

@@ -5,9 +5,10 @@ import {
   changeKey,
   collect,
   expectExactDelivery,
+  runWorkload,
+  seedOrders,
   waitForCount,
 } from '../changes/harness.ts';
-import { runMysqlWorkload, seedMysqlOrders } from '../changes/mysql-workload.ts';
 import { createMysqlTestDatabase, killConnectionsOf, mysqlServerUrl } from '../helpers/mysql-database.ts';
 import { startTestService, type TestService } from '../helpers/service.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -29,8 +30,8 @@ describe.skipIf(!mysqlServerUrl)('change feed on MySQL/MariaDB', () => {
 
   test('concurrent writers with slow transactions and rollbacks: every committed change once, in commit order per order, transactions together', async () => {
     const subscriber = collect(await service.feed.subscribe());
-    const seed = await seedMysqlOrders(service.database, 5);
-    const committed = await runMysqlWorkload(service.database.url, {
+    const seed = await seedOrders(service.database, 5);
+    const committed = await runWorkload(service.database.url, {
       writers: 8,
       transactionsPerWriter: 20,
       sharedIds: seed.ids,
@@ -49,8 +50,8 @@ describe.skipIf(!mysqlServerUrl)('change feed on MySQL/MariaDB', () => {
 
   test('resume with `after`: exactly what was missed, then live', async () => {
     const first = collect(await service.feed.subscribe());
-    const seed = await seedMysqlOrders(service.database, 3);
-    const part1 = await runMysqlWorkload(service.database.url, {
+    const seed = await seedOrders(service.database, 3);
+    const part1 = await runWorkload(service.database.url, {
       writers: 3,
       transactionsPerWriter: 8,
       sharedIds: seed.ids,
@@ -59,13 +60,13 @@ describe.skipIf(!mysqlServerUrl)('change feed on MySQL/MariaDB', () => {
     const keep = Math.floor(first.changes.length / 2);
     await first.stop();
     const received = first.changes.slice(0, keep);
-    const part2 = await runMysqlWorkload(service.database.url, {
+    const part2 = await runWorkload(service.database.url, {
       writers: 3,
       transactionsPerWriter: 8,
       sharedIds: seed.ids,
     });
     const resumed = collect(await service.feed.subscribe({ after: (received.at(-1) as OrderChange).cursor }));
-    const part3 = await runMysqlWorkload(service.database.url, {
+    const part3 = await runWorkload(service.database.url, {
       writers: 2,
       transactionsPerWriter: 5,
       sharedIds: seed.ids,
@@ -83,8 +84,8 @@ describe.skipIf(!mysqlServerUrl)('change feed on MySQL/MariaDB', () => {
   });
 
   test('snapshot then live: orders.changeCursor, then after it, gives exactly what the page does not reflect', async () => {
-    const seed = await seedMysqlOrders(service.database, 4);
-    const writing = runMysqlWorkload(service.database.url, {
+    const seed = await seedOrders(service.database, 4);
+    const writing = runWorkload(service.database.url, {
       writers: 4,
       transactionsPerWriter: 40,
       sharedIds: seed.ids,
@@ -133,12 +134,12 @@ describe.skipIf(!mysqlServerUrl)('change feed on MySQL/MariaDB', () => {
 
   test("the service's connections killed (KILL CONNECTION) mid-stream: nothing lost, nothing twice", async () => {
     const subscriber = collect(await service.feed.subscribe());
-    const seed = await seedMysqlOrders(service.database, 4);
+    const seed = await seedOrders(service.database, 4);
     let killed = 0;
     // The writers are another service, with a user of their own: only the service's sessions die.
     const other = new URL(mysqlServerUrl as string);
     other.pathname = `/${user}`;
-    const writing = runMysqlWorkload(other.toString(), {
+    const writing = runWorkload(other.toString(), {
       writers: 4,
       transactionsPerWriter: 60,
       sharedIds: seed.ids,

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { collect, expectExactDelivery, waitForCount } from '../changes/harness.ts';
-import { runMysqlWorkload, seedMysqlOrders } from '../changes/mysql-workload.ts';
+import { collect, expectExactDelivery, runWorkload, seedOrders, waitForCount } from '../changes/harness.ts';
 import type { TestDatabase } from '../helpers/database.ts';
 import { createMysqlTestDatabase, mysqlServerUrl } from '../helpers/mysql-database.ts';
 import { startTestService, type TestService } from '../helpers/service.ts';
@@ -29,8 +28,8 @@ describe.skipIf(!mysqlServerUrl)('several instances on one MySQL/MariaDB databas
     const [leader, other] = a.feed.status().leader ? [a, b] : [b, a];
     const onLeader = collect(await leader.feed.subscribe());
     const onOther = collect(await other.feed.subscribe());
-    const seed = await seedMysqlOrders(database, 4);
-    const writing = runMysqlWorkload(database.url, {
+    const seed = await seedOrders(database, 4);
+    const writing = runWorkload(database.url, {
       writers: 4,
       transactionsPerWriter: 30,
       sharedIds: seed.ids,
@@ -45,7 +44,7 @@ describe.skipIf(!mysqlServerUrl)('several instances on one MySQL/MariaDB databas
     });
     // Written after the take-over: the new capturing instance records them.
     committed.push(
-      ...(await runMysqlWorkload(database.url, {
+      ...(await runWorkload(database.url, {
         writers: 3,
         transactionsPerWriter: 10,
         sharedIds: seed.ids,

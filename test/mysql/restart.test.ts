@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { collect, expectExactDelivery, waitForCount } from '../changes/harness.ts';
-import { runMysqlWorkload, seedMysqlOrders } from '../changes/mysql-workload.ts';
+import { collect, expectExactDelivery, runWorkload, seedOrders, waitForCount } from '../changes/harness.ts';
 import { createMysqlTestDatabase, mysqlServerUrl } from '../helpers/mysql-database.ts';
 import {
   canRunPrivateMariadb,
@@ -28,8 +27,8 @@ describe.skipIf(!mysqlServerUrl || !(await canRunPrivateMariadb()))('MariaDB res
 
   test('stopped and started while changes stream: /ready says so meanwhile, and nothing is lost or repeated', async () => {
     const subscriber = collect(await service.feed.subscribe());
-    const seed = await seedMysqlOrders(service.database, 4);
-    const before = await runMysqlWorkload(service.database.url, {
+    const seed = await seedOrders(service.database, 4);
+    const before = await runWorkload(service.database.url, {
       writers: 4,
       transactionsPerWriter: 20,
       sharedIds: seed.ids,
@@ -44,7 +43,7 @@ describe.skipIf(!mysqlServerUrl || !(await canRunPrivateMariadb()))('MariaDB res
       timeoutMs: 30_000,
       message: '/ready 200 once the server is back',
     });
-    const after = await runMysqlWorkload(service.database.url, {
+    const after = await runWorkload(service.database.url, {
       writers: 4,
       transactionsPerWriter: 20,
       sharedIds: seed.ids,
