@@ -26,6 +26,12 @@ const mysqlFiles = [
   'test/changes/startup.test.ts',
   'test/changes/subscribe-start.test.ts',
   'test/changes/capture.test.ts',
+  'test/changes/bulk.test.ts',
+  'test/changes/filter.test.ts',
+  'test/changes/retention.test.ts',
+  'test/watch.test.ts',
+  'test/readiness.test.ts',
+  'test/startup.test.ts',
 ];
 
 export default defineConfig({

@@ -1,10 +1,14 @@
 import net from 'node:net';
 import { afterAll, expect, test } from 'vitest';
 import { freePort } from '../src/db/embedded.ts';
+import { isMysqlUrl } from '../src/db/mysql.ts';
 import { createLogger } from '../src/log.ts';
 import { type Service, startService } from '../src/server/service.ts';
+import { killFeedSession } from './changes/backend-sql.ts';
 import { createTestDatabase } from './helpers/database.ts';
 import { waitFor } from './helpers/wait.ts';
+
+// On PostgreSQL and on MySQL/MariaDB (vitest project `mysql`).
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
@@ -15,7 +19,10 @@ afterAll(async () => {
 async function delayedDatabase(target: URL) {
   const port = await freePort();
   const server = net.createServer((client) => {
-    const upstream = net.connect(Number(target.port), target.hostname);
+    const upstream = net.connect(
+      Number(target.port || (isMysqlUrl(target.href) ? 3306 : 5432)),
+      target.hostname,
+    );
     client.pipe(upstream).pipe(client);
     client.on('error', () => upstream.destroy());
     upstream.on('error', () => client.destroy());
@@ -97,12 +104,11 @@ test('/ready answers 503 with the reason while the change feed is down, and 200 
 
   // Keep killing the feed's session until /ready is seen reporting it.
   const seen = await waitFor(async () => {
-    await database.sql(
-      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'realtime-orders feed' AND datname = current_database()`,
-    );
+    await killFeedSession(database);
     const state = await ready();
     return state.status === 503 && state;
   });
-  expect(seen.body.reason).toMatch(/change feed/);
+  // MySQL's feed says "change capture connection down".
+  expect(seen.body.reason).toMatch(/change (feed|capture)/);
   await waitFor(async () => (await ready()).status === 200, { message: '/ready to recover' });
 });

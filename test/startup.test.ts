@@ -2,6 +2,7 @@ import { createClient as createSseClient } from 'graphql-sse';
 import { createClient as createWsClient } from 'graphql-ws';
 import { afterAll, expect, test } from 'vitest';
 import WebSocket from 'ws';
+import { emptyDatabase } from './changes/backend-sql.ts';
 import { type ChildService, delayedDatabase, spawnService } from './helpers/child-service.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { waitFor } from './helpers/wait.ts';
@@ -9,7 +10,8 @@ import { waitFor } from './helpers/wait.ts';
 // The server listens before its database, migrations and change feed are up (so that /health and
 // /ready answer). Whatever a client sends meanwhile, on any transport, is held until the service
 // is up and then answered, or answered SERVICE_UNAVAILABLE after 5 s while the database stays
-// down: never "Unexpected error.", and the process never exits.
+// down: never "Unexpected error.", and the process never exits. On PostgreSQL and on MySQL/MariaDB
+// (vitest project `mysql`).
 
 const cleanups: (() => unknown)[] = [];
 afterAll(async () => {
@@ -135,7 +137,7 @@ test('operations sent while it starts (database late, migrations still to run) a
   const database = await createTestDatabase();
   cleanups.push(() => database.drop());
   // An empty database: the migrations run inside the window too.
-  await database.sql('DROP SCHEMA public CASCADE; CREATE SCHEMA public');
+  await emptyDatabase(database);
   const { proxy, service } = await startWithDatabaseDown(database);
   const c = clients(service);
 

@@ -5,11 +5,14 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parseWatchArgs, resumeCommand, toWebSocketUrl, UsageError } from '../src/watch/args.ts';
 import { formatChange, type OrderChange } from '../src/watch/format.ts';
+import { insertOrders } from './changes/order-writer.ts';
 import { createTestDatabase } from './helpers/database.ts';
 import { startTestService, type TestService } from './helpers/service.ts';
 import { waitFor } from './helpers/wait.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+// On PostgreSQL and on MySQL/MariaDB (vitest project `mysql`): the watcher only talks to the service.
 
 interface WatcherProcess {
   child: ChildProcess;
@@ -60,11 +63,8 @@ async function watching(watcher: WatcherProcess): Promise<void> {
 }
 
 async function insert(service: { database: TestService['database'] }, customer: string, status = 'pending') {
-  const [row] = await service.database.sql<{ id: string }>(
-    `INSERT INTO orders (customer_name, product_name, status) VALUES ($1, 'Laptop', $2) RETURNING id::text`,
-    [customer, status],
-  );
-  return (row as { id: string }).id;
+  const [id] = await insertOrders(service.database.url, [{ customer, product: 'Laptop', status }]);
+  return id as string;
 }
 
 let service: TestService;

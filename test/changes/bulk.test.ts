@@ -4,9 +4,13 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import WebSocket from 'ws';
 import { startTestService, type TestService } from '../helpers/service.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { bulkInsertSql, deleteOldestSql, onMysql } from './backend-sql.ts';
 import { collect } from './harness.ts';
 
-const ROWS = 100_000;
+// On PostgreSQL and on MySQL/MariaDB (vitest project `mysql`). MySQL's statements are 20,000 rows,
+// not 100,000: its capture copies each row into the log table (about 1 s per 2,000 rows on the
+// CI machine), and what matters, one statement's rows whole and in order, shows at that size too.
+const ROWS = onMysql ? 20_000 : 100_000;
 let service: TestService;
 beforeAll(async () => {
   service = await startTestService();
@@ -15,14 +19,16 @@ afterAll(async () => {
   await service?.stop();
 });
 
-test('one statement inserting 100k rows: one wake-up, and every row reaches a WebSocket subscriber once, in order', async () => {
-  const listener = new pg.Client({ connectionString: service.database.url });
-  await listener.connect();
+test('one statement inserting 100k rows (MySQL: 20k): one wake-up, and every row reaches a WebSocket subscriber once, in order', async () => {
+  // PostgreSQL only: the capture trigger's wake-up (NOTIFY), sent once per statement; MySQL's
+  // capture reads the binary log and wakes nobody.
+  const listener = onMysql ? undefined : new pg.Client({ connectionString: service.database.url });
+  await listener?.connect();
   let wakeUps = 0;
-  listener.on('notification', (n) => {
+  listener?.on('notification', (n) => {
     if (n.channel === 'order_changes') wakeUps++;
   });
-  await listener.query('LISTEN order_changes');
+  await listener?.query('LISTEN order_changes');
 
   const client = createClient({ url: service.wsUrl, webSocketImpl: WebSocket, lazy: false });
   const ids = new Set<string>();
@@ -49,9 +55,7 @@ test('one statement inserting 100k rows: one wake-up, and every row reaches a We
   );
   try {
     await new Promise((r) => setTimeout(r, 300));
-    await service.database.sql(
-      `INSERT INTO orders (customer_name, product_name) SELECT 'bulk', 'item ' || g FROM generate_series(1, ${ROWS}) g`,
-    );
+    await service.database.sql(bulkInsertSql(service.database, 'bulk', ROWS));
     await waitFor(() => count >= ROWS || errors, {
       timeoutMs: 120_000,
       message: `${ROWS} changes (have ${count})`,
@@ -61,15 +65,15 @@ test('one statement inserting 100k rows: one wake-up, and every row reaches a We
     expect(count).toBe(ROWS);
     expect(ids.size).toBe(ROWS);
     expect(outOfOrder).toBe(0);
-    expect(wakeUps).toBe(1);
+    if (listener) expect(wakeUps).toBe(1);
   } finally {
     unsubscribe();
     await client.dispose();
-    await listener.end();
+    await listener?.end();
   }
 }, 180_000);
 
-test('one statement updating 100k rows reaches a slow subscriber and a fast one intact', async () => {
+test('one statement updating 100k rows (MySQL: 20k) reaches a slow subscriber and a fast one intact', async () => {
   const fast = collect(await service.feed.subscribe({ filter: { operations: ['UPDATE'] } }));
   const slowIterator = await service.feed.subscribe({ filter: { operations: ['UPDATE'] } });
   await service.database.sql(`UPDATE orders SET status = 'shipped' WHERE customer_name = 'bulk'`);
@@ -90,7 +94,7 @@ test('one statement updating 100k rows reaches a slow subscriber and a fast one 
 }, 180_000);
 
 test('a WebSocket client that stops reading holds back no one, and gets everything once it reads again', async () => {
-  const rows = 20_000;
+  const rows = ROWS / 5;
   const socket = new WebSocket(service.wsUrl, 'graphql-transport-ws');
   const messages: { type: string; payload?: { data?: { orderChanged: { cursor: string } } } }[] = [];
   socket.on('message', (data) => messages.push(JSON.parse(String(data))));
@@ -111,9 +115,7 @@ test('a WebSocket client that stops reading holds back no one, and gets everythi
   // Stop reading: the kernel buffers fill, then the server's, then the server stops pulling.
   const raw = (socket as unknown as { _socket: import('node:net').Socket })._socket;
   raw.pause();
-  await service.database.sql(
-    `DELETE FROM orders WHERE id IN (SELECT id FROM orders ORDER BY id LIMIT ${rows})`,
-  );
+  await service.database.sql(deleteOldestSql(service.database, rows));
   await waitFor(() => fast.changes.length >= rows, { timeoutMs: 60_000, message: 'the fast subscriber' });
   await fast.stop();
 
