@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parseWatchArgs, resumeCommand, toWebSocketUrl, UsageError } from '../src/watch/args.ts';
 import { formatChange, type OrderChange } from '../src/watch/format.ts';
+import { onMysql } from './changes/backend-sql.ts';
 import { insertOrders } from './changes/order-writer.ts';
 import { createTestDatabase } from './helpers/database.ts';
 import { startTestService, type TestService } from './helpers/service.ts';
@@ -229,17 +230,22 @@ describe('across a server restart', () => {
   });
 });
 
+// Without a database (no server, or the watcher alone): these run once, in the postgres project.
+const withoutDatabase = describe.skipIf(onMysql);
+
 describe('errors', () => {
-  test('an unreachable server ends the watcher with one clear message and a non-zero code', async () => {
-    const port = await freePort();
-    const started = Date.now();
-    const watcher = startWatcher(['--url', `http://127.0.0.1:${port}`]);
-    expect(await watcher.exited).toBe(1);
-    expect(Date.now() - started).toBeLessThan(15_000);
-    expect(watcher.stderr().trim()).toBe(
-      `watch: cannot reach the server at ws://127.0.0.1:${port}/graphql: connect ECONNREFUSED 127.0.0.1:${port}`,
-    );
-    expect(watcher.lines).toEqual([]);
+  withoutDatabase('without a server', () => {
+    test('an unreachable server ends the watcher with one clear message and a non-zero code', async () => {
+      const port = await freePort();
+      const started = Date.now();
+      const watcher = startWatcher(['--url', `http://127.0.0.1:${port}`]);
+      expect(await watcher.exited).toBe(1);
+      expect(Date.now() - started).toBeLessThan(15_000);
+      expect(watcher.stderr().trim()).toBe(
+        `watch: cannot reach the server at ws://127.0.0.1:${port}/graphql: connect ECONNREFUSED 127.0.0.1:${port}`,
+      );
+      expect(watcher.lines).toEqual([]);
+    });
   });
 
   test('a malformed cursor ends the watcher with the server’s BAD_USER_INPUT', async () => {
@@ -249,17 +255,19 @@ describe('errors', () => {
     expect(watcher.stderr()).not.toContain('resume with');
   });
 
-  test('bad flags print the usage and exit 2', async () => {
-    for (const args of [
-      ['--status', 'lost'],
-      ['--operation', 'upsert'],
-      ['--colour'],
-      ['--url', 'ftp://x'],
-    ]) {
-      const watcher = startWatcher(args);
-      expect(await watcher.exited).toBe(2);
-      expect(watcher.stderr()).toContain('Usage: npm run watch -- [options]');
-    }
+  withoutDatabase('without a server', () => {
+    test('bad flags print the usage and exit 2', async () => {
+      for (const args of [
+        ['--status', 'lost'],
+        ['--operation', 'upsert'],
+        ['--colour'],
+        ['--url', 'ftp://x'],
+      ]) {
+        const watcher = startWatcher(args);
+        expect(await watcher.exited).toBe(2);
+        expect(watcher.stderr()).toContain('Usage: npm run watch -- [options]');
+      }
+    });
   });
 });
 
@@ -272,7 +280,7 @@ function freePort(): Promise<number> {
   });
 }
 
-describe('arguments and lines', () => {
+withoutDatabase('arguments and lines', () => {
   test('filters repeat or take commas, in any case; URLs may be http(s) or ws(s)', () => {
     const args = parseWatchArgs([
       '--status',

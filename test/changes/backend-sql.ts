@@ -92,10 +92,15 @@ export async function emptyDatabase(database: TestDatabase): Promise<void> {
     await database.sql('DROP SCHEMA public CASCADE; CREATE SCHEMA public');
     return;
   }
-  const tables = await database.sql<{ name: string }>(
-    'SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()',
-  );
-  if (tables.length) await database.sql(`DROP TABLE ${tables.map((t) => `\`${t.name}\``).join(', ')}`);
+  // Tables that others reference by foreign key go last: retry what could not be dropped yet.
+  for (let round = 0; round < 5; round++) {
+    const tables = await database.sql<{ name: string }>(
+      'SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()',
+    );
+    if (tables.length === 0) return;
+    for (const { name } of tables) await database.sql(`DROP TABLE \`${name}\``).catch(() => {});
+  }
+  throw new Error('some tables could not be dropped');
 }
 
 /** A connection pool of `database`'s kind to `url` (e.g. a proxy in front of it). */
