@@ -11,6 +11,7 @@ import {
 } from 'graphql';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
 import type { Access } from '../auth/access.ts';
+import type { DirectResults } from './shared-message.ts';
 
 type MaybePromise<T> = T | Promise<T>;
 
@@ -104,8 +105,13 @@ export function useSharedSubscriptionExecution(stats: SharingStats = newSharingS
       if (left > 0) subscribers.set(key, left);
       else subscribers.delete(key);
     };
-    return mapEvents(source[Symbol.asyncIterator](), operation, release, (payload) =>
-      executeShared(args, key, payload),
+    const direct = (args.rootValue as { direct?: DirectResults } | undefined)?.direct;
+    return mapEvents(
+      source[Symbol.asyncIterator](),
+      operation,
+      release,
+      (payload) => executeShared(args, key, payload),
+      direct,
     );
   };
 
@@ -126,6 +132,10 @@ function variablesFit(args: ExecutionArgs, operation: OperationDefinitionNode): 
   return coerced.errors === undefined;
 }
 
+function isPromise<T>(value: MaybePromise<T>): value is Promise<T> {
+  return typeof (value as Promise<T> | undefined)?.then === 'function';
+}
+
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return typeof (value as AsyncIterable<unknown>)?.[Symbol.asyncIterator] === 'function';
 }
@@ -133,39 +143,61 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
 /**
  * Each event of `source`, executed. Like the executor it replaces: an error of the source stream
  * is rethrown located at the operation, and ending the results ends the source.
+ *
+ * With `direct` (graphql-ws), a result without errors is sent to the client right here and the
+ * next event taken at once, so one call of next() delivers every change the reader has ready;
+ * next() resolves only with a result that needs the chain (one with errors, to be masked), or
+ * at the end. Events already read are taken without a promise each (PagedStream.takeReady), and
+ * a slow client is waited for before the next event is read: the reader keeps the client's pace.
  */
 function mapEvents(
-  source: AsyncIterator<unknown>,
+  source: AsyncIterator<unknown> & { takeReady?: () => unknown },
   operation: OperationDefinitionNode,
   release: () => void,
   run: (payload: unknown) => MaybePromise<ExecutionResult>,
+  direct?: DirectResults,
 ): AsyncIterableIterator<ExecutionResult> {
+  let ended = false;
   const end = async () => {
+    ended = true;
     release();
     await source.return?.();
     return { done: true as const, value: undefined };
   };
   return {
     async next() {
-      let event: IteratorResult<unknown>;
-      try {
-        event = await source.next();
-      } catch (error) {
-        release();
-        throw createGraphQLError((error as Error).message, {
-          originalError: error as Error,
-          nodes: [operation],
-        });
-      }
-      if (event.done) {
-        release();
-        return { done: true, value: undefined };
-      }
-      try {
-        return { done: false, value: await run(event.value) };
-      } catch (error) {
-        await end();
-        throw error;
+      for (;;) {
+        let payload = direct && source.takeReady?.();
+        if (payload === undefined || payload === false) {
+          let event: IteratorResult<unknown>;
+          try {
+            event = await source.next();
+          } catch (error) {
+            release();
+            throw createGraphQLError((error as Error).message, {
+              originalError: error as Error,
+              nodes: [operation],
+            });
+          }
+          if (event.done || ended) {
+            release();
+            return { done: true, value: undefined };
+          }
+          payload = event.value;
+        }
+        let result: ExecutionResult;
+        try {
+          const executed = run(payload);
+          result = isPromise(executed) ? await executed : executed;
+        } catch (error) {
+          await end();
+          throw error;
+        }
+        if (ended) return { done: true, value: undefined };
+        if (!direct || result.errors !== undefined) return { done: false, value: result };
+        const sent = direct.send(result);
+        if (sent === false) return { done: false, value: result };
+        if (sent) await sent;
       }
     },
     return: end,
