@@ -44,7 +44,8 @@ export function useSharedSubscriptionExecution(stats: SharingStats = newSharingS
   // Per change object, per key: the result, and how many more subscribers of the key may ask for it.
   const results = new WeakMap<object, Map<string, { result: MaybePromise<ExecutionResult>; left: number }>>();
   // Open subscriptions per key: a change's result is memoized only while two or more can use it.
-  const subscribers = new Map<string, number>();
+  // Each subscription holds its key's entry, so the key string (the whole document) is kept once.
+  const subscribers = new Map<string, SharingKey>();
   const documentIds = new WeakMap<DocumentNode, string>();
 
   const keyOf = (args: ExecutionArgs): string => {
@@ -63,8 +64,8 @@ export function useSharedSubscriptionExecution(stats: SharingStats = newSharingS
     ]);
   };
 
-  const executeShared = (args: ExecutionArgs, key: string, payload: unknown) => {
-    if (typeof payload !== 'object' || payload === null || (subscribers.get(key) ?? 0) < 2) {
+  const executeShared = (args: ExecutionArgs, { key, open }: SharingKey, payload: unknown) => {
+    if (typeof payload !== 'object' || payload === null || open < 2) {
       stats.executions++;
       return execute({ ...args, rootValue: payload });
     }
@@ -84,7 +85,7 @@ export function useSharedSubscriptionExecution(stats: SharingStats = newSharingS
     }
     stats.executions++;
     const result = execute({ ...args, rootValue: payload });
-    byKey.set(key, { result, left: (subscribers.get(key) ?? 1) - 1 });
+    byKey.set(key, { result, left: open - 1 });
     return result;
   };
 
@@ -95,15 +96,15 @@ export function useSharedSubscriptionExecution(stats: SharingStats = newSharingS
     if (operation?.operation !== 'subscription' || !variablesFit(args, operation)) return fallback(args);
     const source = await createSourceEventStream(args);
     if (!isAsyncIterable(source)) return source;
-    const key = keyOf(args);
-    subscribers.set(key, (subscribers.get(key) ?? 0) + 1);
+    const keyText = keyOf(args);
+    const key = subscribers.get(keyText) ?? { key: keyText, open: 0 };
+    subscribers.set(keyText, key);
+    key.open++;
     let open = true;
     const release = () => {
       if (!open) return;
       open = false;
-      const left = (subscribers.get(key) ?? 1) - 1;
-      if (left > 0) subscribers.set(key, left);
-      else subscribers.delete(key);
+      if (--key.open <= 0 && subscribers.get(key.key) === key) subscribers.delete(key.key);
     };
     const direct = (args.rootValue as { direct?: DirectResults } | undefined)?.direct;
     return mapEvents(
@@ -120,6 +121,12 @@ export function useSharedSubscriptionExecution(stats: SharingStats = newSharingS
       setSubscribeFn(((args: ExecutionArgs) => subscribeShared(args, subscribeFn as never)) as never);
     },
   };
+}
+
+/** One document, operation name, variables and scope, and how many subscriptions of it are open. */
+interface SharingKey {
+  readonly key: string;
+  open: number;
 }
 
 function variablesFit(args: ExecutionArgs, operation: OperationDefinitionNode): boolean {
