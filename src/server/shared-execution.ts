@@ -202,7 +202,13 @@ function mapEvents(
         }
         if (ended) return { done: true, value: undefined };
         if (!direct || result.errors !== undefined) return { done: false, value: result };
-        const sent = direct.send(result);
+        let sent: ReturnType<DirectResults['send']>;
+        try {
+          sent = direct.send(result);
+        } catch (error) {
+          await end();
+          throw error;
+        }
         if (sent === false) return { done: false, value: result };
         if (sent) await sent;
       }
