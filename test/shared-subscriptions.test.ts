@@ -218,6 +218,67 @@ describe('shared subscriptions', () => {
     await open(0);
   });
 
+  test('subscriptions sent directly from one socket keep their own filter and order, and a completed one stops', async () => {
+    // Two identical operations and one filtered, on one socket: a page of changes goes to each
+    // without the per-result chain (src/server/shared-message.ts DirectResults).
+    const socket = new WebSocket(service.wsUrl, 'graphql-transport-ws');
+    running.push({ name: 'raw', changes: [], errors: [], stop: () => socket.terminate() });
+    const received = new Map<string, any[]>([
+      ['all', []],
+      ['all too', []],
+      ['shipped', []],
+    ]);
+    const other: unknown[] = [];
+    socket.on('message', (data) => {
+      const message = JSON.parse(String(data));
+      if (message.type === 'next') received.get(message.id)?.push(message.payload.data.orderChanged);
+      else if (message.type !== 'connection_ack' && message.type !== 'complete') other.push(message);
+    });
+    await new Promise((resolve) => socket.once('open', resolve));
+    socket.send(JSON.stringify({ type: 'connection_init' }));
+    await new Promise((resolve) => socket.once('message', resolve));
+    const snapshot = await service.graphql('{ orders(first: 1) { changeCursor } }');
+    const base = snapshot.data.orders.changeCursor;
+    const subscribe = (id: string, variables: object) =>
+      socket.send(JSON.stringify({ id, type: 'subscribe', payload: { query: CHANGES, variables } }));
+    subscribe('all', { after: base });
+    subscribe('all too', { after: base });
+    subscribe('shipped', { after: base, where: { statuses: ['SHIPPED'] } });
+    await open(3);
+    await service.database.sql(
+      `INSERT INTO orders (customer_name, product_name, status)
+       SELECT 'Direct', 'direct' || n, CASE WHEN n % 3 = 0 THEN 'shipped' ELSE 'pending' END FROM generate_series(1, 600) AS n`,
+    );
+    const all = await waitFor(async () => {
+      const changes = await history(service, { after: base });
+      return changes.length === 600 && changes;
+    });
+    await waitFor(() => received.get('all')?.length === 600 && received.get('all too')?.length === 600, {
+      message: 'every change to both identical subscriptions',
+    });
+    const shipped = await history(service, { after: base, where: { statuses: ['SHIPPED'] } });
+    expect(shipped).toHaveLength(200);
+    await waitFor(() => received.get('shipped')?.length === 200, { message: 'the shipped ones' });
+    expect(received.get('all')).toEqual(all);
+    expect(received.get('all too')).toEqual(all);
+    expect(received.get('shipped')).toEqual(shipped);
+
+    // Completed by the client: its slot and reader are freed; the others go on, in order.
+    socket.send(JSON.stringify({ id: 'all', type: 'complete' }));
+    await open(2);
+    await service.database.sql(
+      `INSERT INTO orders (customer_name, product_name, status) VALUES ('Direct', 'after', 'shipped')`,
+    );
+    await waitFor(() => received.get('shipped')?.length === 201, { message: 'the change after' });
+    await waitFor(() => received.get('all too')?.length === 601, { message: 'the change after' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(received.get('all')).toHaveLength(600);
+    expect(received.get('all too')?.at(-1)).toEqual(received.get('shipped')?.at(-1));
+    expect(other).toEqual([]);
+    socket.close();
+    await open(0);
+  });
+
   test('an unexpected error in a shared execution is masked for every subscriber, which go on', async () => {
     const subscribers = [wsSubscriber(service, 'ws 1', {}), wsSubscriber(service, 'ws 2', {})];
     const sse = sseSubscriber(service, 'sse', {});

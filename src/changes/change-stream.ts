@@ -31,6 +31,15 @@ export class PagedStream<T> implements AsyncIterableIterator<T> {
     return { done: false, value: this.page[this.index++] as T };
   }
 
+  /**
+   * The next item if it is already read (from the current page), without waiting; otherwise
+   * undefined, and next() reads on. Lets a consumer take a whole page without a promise per item.
+   */
+  takeReady(): T | undefined {
+    if (this.finished || this.index >= this.page.length) return undefined;
+    return this.page[this.index++];
+  }
+
   async return(): Promise<IteratorResult<T, undefined>> {
     this.finish();
     return { done: true, value: undefined };

@@ -56,9 +56,9 @@ export class ChangeFeed {
   private head: Position | undefined;
   private window: RecentWindow | undefined;
   private readonly waiters = new HeadWaiters();
-  // Pages from the window are read without I/O: the streams yield between them.
+  // Pages from the window are read without I/O: a reader with more to read yields between them.
   private readonly streams = new SubscriptionStreams((position, signal) => this.readFrom(position, signal), {
-    yieldBetweenPages: true,
+    yieldAfter: (page) => this.head !== undefined && comparePositions(page.position, this.head) < 0,
   });
   private readonly health = new ConnectionHealth();
   private stopped = false;

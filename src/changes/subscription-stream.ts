@@ -8,8 +8,12 @@ import type { Position } from './position.ts';
 export type ReadFrom = (position: Position, signal: AbortSignal) => Promise<ReadResult | undefined>;
 
 export interface SubscriptionStreamsOptions {
-  /** Yield to other I/O after every page (a feed whose pages may come from memory, without I/O). */
-  yieldBetweenPages?: boolean;
+  /**
+   * Whether to yield to other I/O after this page: a page read from memory, without I/O, with
+   * more right behind it, would otherwise let one reader catching up hold the event loop. A
+   * reader whose page reached the head parks until the next advance anyway.
+   */
+  yieldAfter?: (page: ReadResult) => boolean;
 }
 
 /**
@@ -36,8 +40,7 @@ export class SubscriptionStreams {
         const page = await this.readFrom(reader.position, signal);
         if (!page) return undefined;
         const changes = [...reader.accept(page)];
-        // A page from memory is read without I/O; let other sockets have their turn.
-        if (this.options.yieldBetweenPages) await new Promise((resolve) => setImmediate(resolve));
+        if (this.options.yieldAfter?.(page)) await new Promise((resolve) => setImmediate(resolve));
         if (changes.length > 0) return changes;
       }
     });

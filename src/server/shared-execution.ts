@@ -11,6 +11,7 @@ import {
 } from 'graphql';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
 import type { Access } from '../auth/access.ts';
+import type { DirectResults } from './shared-message.ts';
 
 type MaybePromise<T> = T | Promise<T>;
 
@@ -43,7 +44,8 @@ export function useSharedSubscriptionExecution(stats: SharingStats = newSharingS
   // Per change object, per key: the result, and how many more subscribers of the key may ask for it.
   const results = new WeakMap<object, Map<string, { result: MaybePromise<ExecutionResult>; left: number }>>();
   // Open subscriptions per key: a change's result is memoized only while two or more can use it.
-  const subscribers = new Map<string, number>();
+  // Each subscription holds its key's entry, so the key string (the whole document) is kept once.
+  const subscribers = new Map<string, SharingKey>();
   const documentIds = new WeakMap<DocumentNode, string>();
 
   const keyOf = (args: ExecutionArgs): string => {
@@ -62,8 +64,8 @@ export function useSharedSubscriptionExecution(stats: SharingStats = newSharingS
     ]);
   };
 
-  const executeShared = (args: ExecutionArgs, key: string, payload: unknown) => {
-    if (typeof payload !== 'object' || payload === null || (subscribers.get(key) ?? 0) < 2) {
+  const executeShared = (args: ExecutionArgs, { key, open }: SharingKey, payload: unknown) => {
+    if (typeof payload !== 'object' || payload === null || open < 2) {
       stats.executions++;
       return execute({ ...args, rootValue: payload });
     }
@@ -83,7 +85,7 @@ export function useSharedSubscriptionExecution(stats: SharingStats = newSharingS
     }
     stats.executions++;
     const result = execute({ ...args, rootValue: payload });
-    byKey.set(key, { result, left: (subscribers.get(key) ?? 1) - 1 });
+    byKey.set(key, { result, left: open - 1 });
     return result;
   };
 
@@ -94,18 +96,23 @@ export function useSharedSubscriptionExecution(stats: SharingStats = newSharingS
     if (operation?.operation !== 'subscription' || !variablesFit(args, operation)) return fallback(args);
     const source = await createSourceEventStream(args);
     if (!isAsyncIterable(source)) return source;
-    const key = keyOf(args);
-    subscribers.set(key, (subscribers.get(key) ?? 0) + 1);
+    const keyText = keyOf(args);
+    const key = subscribers.get(keyText) ?? { key: keyText, open: 0 };
+    subscribers.set(keyText, key);
+    key.open++;
     let open = true;
     const release = () => {
       if (!open) return;
       open = false;
-      const left = (subscribers.get(key) ?? 1) - 1;
-      if (left > 0) subscribers.set(key, left);
-      else subscribers.delete(key);
+      if (--key.open <= 0 && subscribers.get(key.key) === key) subscribers.delete(key.key);
     };
-    return mapEvents(source[Symbol.asyncIterator](), operation, release, (payload) =>
-      executeShared(args, key, payload),
+    const direct = (args.rootValue as { direct?: DirectResults } | undefined)?.direct;
+    return mapEvents(
+      source[Symbol.asyncIterator](),
+      operation,
+      release,
+      (payload) => executeShared(args, key, payload),
+      direct,
     );
   };
 
@@ -114,6 +121,12 @@ export function useSharedSubscriptionExecution(stats: SharingStats = newSharingS
       setSubscribeFn(((args: ExecutionArgs) => subscribeShared(args, subscribeFn as never)) as never);
     },
   };
+}
+
+/** One document, operation name, variables and scope, and how many subscriptions of it are open. */
+interface SharingKey {
+  readonly key: string;
+  open: number;
 }
 
 function variablesFit(args: ExecutionArgs, operation: OperationDefinitionNode): boolean {
@@ -126,6 +139,10 @@ function variablesFit(args: ExecutionArgs, operation: OperationDefinitionNode): 
   return coerced.errors === undefined;
 }
 
+function isPromise<T>(value: MaybePromise<T>): value is Promise<T> {
+  return typeof (value as Promise<T> | undefined)?.then === 'function';
+}
+
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return typeof (value as AsyncIterable<unknown>)?.[Symbol.asyncIterator] === 'function';
 }
@@ -133,39 +150,67 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
 /**
  * Each event of `source`, executed. Like the executor it replaces: an error of the source stream
  * is rethrown located at the operation, and ending the results ends the source.
+ *
+ * With `direct` (graphql-ws), a result without errors is sent to the client right here and the
+ * next event taken at once, so one call of next() delivers every change the reader has ready;
+ * next() resolves only with a result that needs the chain (one with errors, to be masked), or
+ * at the end. Events already read are taken without a promise each (PagedStream.takeReady), and
+ * a slow client is waited for before the next event is read: the reader keeps the client's pace.
  */
 function mapEvents(
-  source: AsyncIterator<unknown>,
+  source: AsyncIterator<unknown> & { takeReady?: () => unknown },
   operation: OperationDefinitionNode,
   release: () => void,
   run: (payload: unknown) => MaybePromise<ExecutionResult>,
+  direct?: DirectResults,
 ): AsyncIterableIterator<ExecutionResult> {
+  let ended = false;
   const end = async () => {
+    ended = true;
     release();
     await source.return?.();
     return { done: true as const, value: undefined };
   };
   return {
     async next() {
-      let event: IteratorResult<unknown>;
-      try {
-        event = await source.next();
-      } catch (error) {
-        release();
-        throw createGraphQLError((error as Error).message, {
-          originalError: error as Error,
-          nodes: [operation],
-        });
-      }
-      if (event.done) {
-        release();
-        return { done: true, value: undefined };
-      }
-      try {
-        return { done: false, value: await run(event.value) };
-      } catch (error) {
-        await end();
-        throw error;
+      for (;;) {
+        let payload = direct && source.takeReady?.();
+        if (payload === undefined || payload === false) {
+          let event: IteratorResult<unknown>;
+          try {
+            event = await source.next();
+          } catch (error) {
+            release();
+            throw createGraphQLError((error as Error).message, {
+              originalError: error as Error,
+              nodes: [operation],
+            });
+          }
+          if (event.done || ended) {
+            release();
+            return { done: true, value: undefined };
+          }
+          payload = event.value;
+        }
+        let result: ExecutionResult;
+        try {
+          const executed = run(payload);
+          result = isPromise(executed) ? await executed : executed;
+        } catch (error) {
+          await end();
+          throw error;
+        }
+        if (ended) return { done: true, value: undefined };
+        if (!direct || result.errors !== undefined) return { done: false, value: result };
+        let sent: ReturnType<DirectResults['send']>;
+        try {
+          sent = direct.send(result);
+        } catch (error) {
+          await end();
+          throw error;
+        }
+        if (sent === false) return { done: false, value: result };
+        if (sent) await sent;
       }
     },
     return: end,

@@ -31,10 +31,7 @@ export class SharedNextMessages {
 
   /** Announces the `next` message of subscription `id` with this result; returns onNext's payload. */
   expect(id: string, result: object): object {
-    this.waiting.set(
-      `{"id":${JSON.stringify(id)},"type":"next","payload":${EMPTY_SUFFIX}`,
-      serializedResult(result),
-    );
+    this.waiting.set(`${nextMessagePrefix(id)}${EMPTY_SUFFIX}`, serializedResult(result));
     return EMPTY_PAYLOAD;
   }
 
@@ -47,3 +44,22 @@ export class SharedNextMessages {
     return `${data.slice(0, -EMPTY_SUFFIX.length)}${payload}}`;
   }
 }
+
+/**
+ * Where a subscription's results can go straight to its client, past the per-subscriber chain of
+ * async iterators (Yoga's masking, graphql-ws's loop) that would otherwise carry each one: only
+ * results without errors, for which that chain changes nothing but costs a few promises each.
+ * Results with errors, and the end, still go through the chain (src/server/shared-execution.ts).
+ */
+export interface DirectResults {
+  /**
+   * Sends the `next` message of `result`. undefined: sent. A promise: sent, and the client is
+   * slow; take the next result once it resolves. false: not sent (the connection cannot take it
+   * now); the chain is to deliver it.
+   */
+  send(result: object): undefined | false | Promise<void>;
+}
+
+/** The start of every `next` message of subscription `id`; the payload and a closing brace follow. */
+export const nextMessagePrefix = (id: string): string =>
+  `{"id":${JSON.stringify(id)},"type":"next","payload":`;

@@ -5,7 +5,12 @@ import { createGraphQLError } from 'graphql-yoga';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { WebSocketAuth } from '../auth/websocket.ts';
 import { MAX_BODY_BYTES } from './body-limit.ts';
-import { SharedNextMessages } from './shared-message.ts';
+import {
+  type DirectResults,
+  nextMessagePrefix,
+  SharedNextMessages,
+  serializedResult,
+} from './shared-message.ts';
 import { capWebSocketSubscriptions, DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION } from './subscription-cap.ts';
 import type { YogaServer } from './yoga.ts';
 
@@ -13,6 +18,8 @@ interface EnvelopedRoot {
   execute: (args: ExecutionArgs) => unknown;
   subscribe: (args: ExecutionArgs) => unknown;
   socket: WebSocket;
+  /** For a subscription: its results without errors go straight to the socket. */
+  direct?: DirectResults;
 }
 
 /** RFC 6455 "going away": the server is shutting down. graphql-ws's CloseCode has no name for it. */
@@ -46,6 +53,22 @@ class BatchingWebSocket extends WebSocket {
     }
     super.send(data as Buffer, opts);
     done();
+  }
+
+  /**
+   * Sends a `next` message of the subscription whose messages start with `prefix`, with `result`'s
+   * payload serialized once for every subscriber of that result. As `send` acknowledges: a promise
+   * of the write when this socket already holds more than the high-water mark.
+   */
+  sendResult(prefix: string, result: object): undefined | false | Promise<void> {
+    if (this.readyState !== WebSocket.OPEN) return false;
+    const data = `${prefix}${serializedResult(result)}}`;
+    this.corkUntilNextTick();
+    if (this.bufferedAmount < HIGH_WATER_BYTES) {
+      super.send(data);
+      return undefined;
+    }
+    return new Promise((resolve) => super.send(data, () => resolve()));
   }
 
   // A client's protocol mistake (a message over maxPayload, invalid UTF-8: ws's WS_ERR_* codes) is
@@ -140,7 +163,12 @@ export function attachGraphQLWebSocket(
           document,
           variableValues: params.variables,
           contextValue: await contextFactory(),
-          rootValue: { execute, subscribe, socket: ctx.extra.socket } satisfies EnvelopedRoot,
+          rootValue: {
+            execute,
+            subscribe,
+            socket: ctx.extra.socket,
+            direct: directResults(ctx, id),
+          } satisfies EnvelopedRoot,
         };
         const errors = validate(args.schema, args.document);
         if (errors.length) return errors;
@@ -175,6 +203,20 @@ export function attachGraphQLWebSocket(
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
+}
+
+/**
+ * Results of subscription `id` sent by the shared execution itself (src/server/shared-execution.ts)
+ * as graphql-ws would send them, while graphql-ws still holds the subscription (not completed by
+ * the client, not closed).
+ */
+function directResults(
+  ctx: { subscriptions: Record<string, unknown>; extra: { socket: WebSocket } },
+  id: string,
+): DirectResults {
+  const prefix = nextMessagePrefix(id);
+  const socket = ctx.extra.socket as BatchingWebSocket;
+  return { send: (result) => (id in ctx.subscriptions ? socket.sendResult(prefix, result) : false) };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
