@@ -20,6 +20,13 @@ const mysqlFiles = [
   'test/stream-errors.test.ts',
   'test/subscription-start.test.ts',
   'test/hostile/http-errors.test.ts',
+  'test/hostile/encoding.test.ts',
+  'test/hostile/graphql.test.ts',
+  'test/hostile/rest.test.ts',
+  'test/auth/http.test.ts',
+  'test/clients/errors.test.ts',
+  'test/clients/sse-errors.test.ts',
+  'test/clients/operation.test.ts',
 ];
 
 export default defineConfig({
