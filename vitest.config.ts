@@ -27,6 +27,7 @@ const mysqlFiles = [
   'test/clients/errors.test.ts',
   'test/clients/sse-errors.test.ts',
   'test/clients/operation.test.ts',
+  'test/faults/terminate-backends.test.ts',
 ];
 
 export default defineConfig({
