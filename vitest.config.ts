@@ -28,6 +28,8 @@ const mysqlFiles = [
   'test/clients/sse-errors.test.ts',
   'test/clients/operation.test.ts',
   'test/faults/terminate-backends.test.ts',
+  'test/faults/server-stopped-fast.test.ts',
+  'test/faults/server-stopped-immediate.test.ts',
 ];
 
 export default defineConfig({
