@@ -27,6 +27,7 @@ const mysqlFiles = [
   'test/clients/errors.test.ts',
   'test/clients/sse-errors.test.ts',
   'test/clients/operation.test.ts',
+  'test/clients/resume.test.ts',
   'test/faults/terminate-backends.test.ts',
   'test/faults/server-stopped-fast.test.ts',
   'test/faults/server-stopped-immediate.test.ts',

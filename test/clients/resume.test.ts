@@ -5,13 +5,8 @@ import { createClient, createSSEClient } from 'realtime-orders/client';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import WebSocket from 'ws';
 import type { OrderChange } from '../../src/changes/change.ts';
-import {
-  type CommittedChange,
-  expectExactDelivery,
-  runWorkload,
-  seedOrders,
-  waitForCount,
-} from '../changes/harness.ts';
+import { type CommittedChange, expectExactDelivery, waitForCount } from '../changes/harness.ts';
+import { runBackendWorkload, seedBackendOrders } from '../helpers/backend-workload.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { freePort, ServerProcess } from './server-process.ts';
@@ -61,7 +56,7 @@ function keepWriting(sharedIds: string[]) {
   const done = (async () => {
     while (!stopped) {
       committed.push(
-        ...(await runWorkload(database.url, {
+        ...(await runBackendWorkload(database.url, {
           writers: 2,
           transactionsPerWriter: 4,
           sharedIds,
@@ -176,7 +171,7 @@ function graphqlSse(url: string, singleConnection: boolean, variables: { after: 
 }
 
 test('every application sink receives exactly what was committed across a cut network, SIGTERM and SIGKILL', async () => {
-  const { ids: sharedIds } = await seedOrders(database, 5);
+  const { ids: sharedIds } = await seedBackendOrders(database, 5);
   const snapshot = await fetch(`${server.url}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
