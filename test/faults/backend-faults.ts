@@ -1,4 +1,6 @@
-import { isMysqlUrl } from '../../src/db/mysql.ts';
+import mysql from 'mysql2/promise';
+import pg from 'pg';
+import { isMysqlUrl, mysqlOptions } from '../../src/db/mysql.ts';
 import type { TestDatabase } from '../helpers/database.ts';
 import { killConnectionsOf } from '../helpers/mysql-database.ts';
 
@@ -33,4 +35,36 @@ export async function endServiceSessions(database: TestDatabase): Promise<number
        AND application_name LIKE 'realtime-orders%'`,
   );
   return rows.length;
+}
+
+/**
+ * Someone else locks the change log against everything, holds it `ms`, then lets go: PostgreSQL's
+ * `LOCK TABLE order_changes IN ACCESS EXCLUSIVE MODE` in a transaction, MySQL's `LOCK TABLES
+ * order_changes WRITE` (the table the binary-log capture writes). Returns how long it was held.
+ */
+export async function holdChangeLogLocked(database: TestDatabase, ms: number): Promise<number> {
+  if (isMysqlUrl(database.url)) {
+    const dba = await mysql.createConnection(mysqlOptions(writerUrlOf(database)));
+    try {
+      await dba.query('LOCK TABLES order_changes WRITE');
+      const lockedAt = Date.now();
+      await new Promise((r) => setTimeout(r, ms));
+      await dba.query('UNLOCK TABLES');
+      return Date.now() - lockedAt;
+    } finally {
+      await dba.end();
+    }
+  }
+  const dba = new pg.Client({ connectionString: database.url });
+  await dba.connect();
+  try {
+    await dba.query('BEGIN');
+    await dba.query('LOCK TABLE order_changes IN ACCESS EXCLUSIVE MODE');
+    const lockedAt = Date.now();
+    await new Promise((r) => setTimeout(r, ms));
+    await dba.query('COMMIT');
+    return Date.now() - lockedAt;
+  } finally {
+    await dba.end();
+  }
 }
