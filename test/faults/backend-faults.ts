@@ -1,8 +1,12 @@
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { isMysqlUrl, mysqlOptions } from '../../src/db/mysql.ts';
+import { onMysql } from '../helpers/backend-under-test.ts';
 import type { TestDatabase } from '../helpers/database.ts';
-import { killConnectionsOf } from '../helpers/mysql-database.ts';
+import { createTestDatabase } from '../helpers/database.ts';
+import { createMysqlTestDatabase, killConnectionsOf } from '../helpers/mysql-database.ts';
+import { startPrivateMariadb } from '../helpers/private-mariadb.ts';
+import { openWriterConnection } from './mysql-mixed-load.ts';
 
 /**
  * The backend-specific pieces of the fault tests, so that each test body is the same on
@@ -67,4 +71,82 @@ export async function holdChangeLogLocked(database: TestDatabase, ms: number): P
   } finally {
     await dba.end();
   }
+}
+
+/**
+ * A database on which a DBA set short timeouts for every session, and the URL of writers that
+ * bring their own settings, as they would have to. PostgreSQL: `ALTER DATABASE … SET`
+ * statement_timeout and lock_timeout 50 ms, idle_in_transaction_session_timeout 50 ms,
+ * idle_session_timeout 500 ms. MariaDB (a server of the test's own, since these are global):
+ * max_statement_time 50 ms, innodb_lock_wait_timeout 1 s and wait_timeout 1 s, their minimums.
+ * `dbaStatementTimeout` reads what a fresh session gets, with what the DBA set.
+ */
+export async function databaseWithDbaTimeouts(cleanups: (() => unknown)[]) {
+  if (onMysql) {
+    const server = await startPrivateMariadb({
+      args: ['--max-statement-time=0.05', '--innodb-lock-wait-timeout=1', '--wait-timeout=1'],
+    });
+    cleanups.push(() => server.remove());
+    const database = await createMysqlTestDatabase(server.url);
+    cleanups.push(() => database.db.destroy());
+    const writerUrl = new URL(database.url);
+    writerUrl.username = 'root';
+    writerUrl.password = '';
+    return {
+      database: database as TestDatabase,
+      writerUrl: writerUrl.toString(),
+      dbaStatementTimeout: async () => {
+        const [row] = await database.sql<{ t: string | number }>('SELECT @@SESSION.max_statement_time AS t');
+        return { seen: Number(row?.t) as number | string | undefined, set: 0.05 as number | string };
+      },
+    };
+  }
+  const database = await createTestDatabase();
+  cleanups.push(() => database.drop());
+  const name = new URL(database.url).pathname.slice(1);
+  for (const setting of [
+    "statement_timeout = '50ms'",
+    "lock_timeout = '50ms'",
+    "idle_in_transaction_session_timeout = '50ms'",
+    "idle_session_timeout = '500ms'",
+  ]) {
+    await database.sql(`ALTER DATABASE ${name} SET ${setting}`);
+  }
+  const writerUrl = new URL(database.url);
+  writerUrl.searchParams.set(
+    'options',
+    '-c statement_timeout=0 -c lock_timeout=0 -c idle_in_transaction_session_timeout=0 -c idle_session_timeout=0',
+  );
+  return {
+    database,
+    writerUrl: writerUrl.toString(),
+    dbaStatementTimeout: async () => {
+      const [row] = await database.sql<{ statement_timeout: string }>('SHOW statement_timeout');
+      return { seen: row?.statement_timeout as number | string | undefined, set: '50ms' as number | string };
+    },
+  };
+}
+
+/**
+ * Someone else's transaction updates order `id` and holds its row lock; resolves once the lock is
+ * held, with the function that commits and lets go.
+ */
+export async function lockRow(writerUrl: string, id: string): Promise<() => Promise<void>> {
+  if (isMysqlUrl(writerUrl)) {
+    const blocker = await openWriterConnection(writerUrl);
+    await blocker.query('START TRANSACTION');
+    await blocker.query('UPDATE orders SET quantity = 2 WHERE id = ?', [id]);
+    return async () => {
+      await blocker.query('COMMIT');
+      blocker.destroy();
+    };
+  }
+  const blocker = new pg.Client({ connectionString: writerUrl });
+  await blocker.connect();
+  await blocker.query('BEGIN');
+  await blocker.query('UPDATE orders SET quantity = 2 WHERE id = $1', [id]);
+  return async () => {
+    await blocker.query('COMMIT');
+    await blocker.end();
+  };
 }

@@ -93,11 +93,8 @@ async function writer(
     uncertain: Uncertain[];
   },
 ) {
-  const client = await mysql
-    .createConnection({ ...mysqlOptions(url), connectTimeout: 3_000 })
-    .catch(() => undefined);
+  const client = await openWriterConnection(url).catch(() => undefined);
   if (!client) return;
-  client.on('error', () => {});
   const random = seededRandom(name.length * 7919 + 17);
   const own: string[] = [];
   const versionOf = async (id: string) => {
@@ -224,13 +221,26 @@ async function untilCommitted(
   }
 }
 
-async function withConnection<T>(url: string, run: (connection: mysql.Connection) => Promise<T>): Promise<T> {
+/**
+ * A connection of the test's own writers. Not the service: whatever a DBA set on the server
+ * (dba-timeouts.test.ts), these bring their own settings and do not time out.
+ */
+export async function openWriterConnection(url: string): Promise<mysql.Connection> {
   const connection = await mysql.createConnection({ ...mysqlOptions(url), connectTimeout: 3_000 });
   connection.on('error', () => {});
   try {
-    // Not the service: whatever a DBA set on the server, these writers do not time out.
-    await connection.query('SET SESSION innodb_lock_wait_timeout = 3600');
+    await connection.query('SET SESSION innodb_lock_wait_timeout = 3600, SESSION wait_timeout = 28800');
     await connection.query('SET SESSION max_statement_time = 0').catch(() => {}); // MariaDB only
+  } catch (error) {
+    connection.destroy();
+    throw error;
+  }
+  return connection;
+}
+
+async function withConnection<T>(url: string, run: (connection: mysql.Connection) => Promise<T>): Promise<T> {
+  const connection = await openWriterConnection(url);
+  try {
     return await run(connection);
   } finally {
     connection.destroy();

@@ -1,6 +1,6 @@
 import ZongJi, { type BinlogEvent, type RowData, type UpdateRowsEvent } from '@vlasky/zongji';
 import mysql from 'mysql2/promise';
-import { mysqlOptions } from '../../db/mysql.ts';
+import { MYSQL_CAPTURE_SESSION_SQL, mysqlOptions } from '../../db/mysql.ts';
 import type { Logger } from '../../log.ts';
 import { DedicatedConnection } from '../dedicated-connection.ts';
 import { binlogPosition } from './binlog-position.ts';
@@ -56,7 +56,7 @@ export class BinlogCapture extends DedicatedConnection {
       connection = await mysql.createConnection(config);
       connection.on('error', (error) => this.drop?.(error.message));
       connection.on('end', () => this.drop?.('connection closed'));
-      await connection.query("SET time_zone = '+00:00'");
+      await connection.query(MYSQL_CAPTURE_SESSION_SQL);
       this.up = true;
       this.options.onUp();
       const conn = connection;
@@ -104,6 +104,8 @@ export class BinlogCapture extends DedicatedConnection {
     let queue = Promise.resolve();
     const zongji = new ZongJi({ ...config, dateStrings: false });
     zongji.on('error', (error: Error) => fail(`binary log: ${error.message}`));
+    // Its control connection idles between table-map lookups: a DBA's short wait_timeout would end it.
+    zongji.on('ready', () => zongji.ctrlConnection?.query(MYSQL_CAPTURE_SESSION_SQL, () => {}));
     zongji.on('binlog', (event: BinlogEvent) => {
       const name = event.getEventName();
       const rows = (event as BinlogEvent & { rows?: RowData[] }).rows ?? [];
