@@ -150,3 +150,35 @@ export async function lockRow(writerUrl: string, id: string): Promise<() => Prom
     await blocker.end();
   };
 }
+
+/**
+ * Another client that takes every connection the server has left, until released; `refusedWith`
+ * is the code the server refused the next one with (PostgreSQL 53300, MySQL ER_CON_COUNT_ERROR).
+ */
+export async function hogConnections(url: string) {
+  const release: (() => Promise<unknown>)[] = [];
+  let refusedWith: string | undefined;
+  for (;;) {
+    try {
+      if (isMysqlUrl(url)) {
+        const connection = await mysql.createConnection(mysqlOptions(url));
+        connection.on('error', () => {});
+        release.push(() => connection.end().catch(() => {}));
+      } else {
+        const client = new pg.Client({ connectionString: url });
+        client.on('error', () => {});
+        await client.connect();
+        release.push(() => client.end().catch(() => {}));
+      }
+    } catch (error) {
+      refusedWith = (error as { code?: string }).code;
+      break;
+    }
+  }
+  return {
+    count: release.length,
+    refusedWith,
+    expectedCode: isMysqlUrl(url) ? 'ER_CON_COUNT_ERROR' : '53300',
+    release: () => Promise.all(release.map((end) => end())),
+  };
+}
