@@ -29,6 +29,7 @@ const mysqlFiles = [
   'test/clients/operation.test.ts',
   'test/clients/resume.test.ts',
   'test/faults/terminate-backends.test.ts',
+  'test/faults/network-drop.test.ts',
   'test/faults/max-connections.test.ts',
   'test/faults/dba-timeouts.test.ts',
   'test/faults/table-locked.test.ts',
