@@ -32,6 +32,22 @@ const mysqlFiles = [
   'test/watch.test.ts',
   'test/readiness.test.ts',
   'test/startup.test.ts',
+  'test/hostile/encoding.test.ts',
+  'test/hostile/graphql.test.ts',
+  'test/hostile/rest.test.ts',
+  'test/auth/http.test.ts',
+  'test/clients/errors.test.ts',
+  'test/clients/sse-errors.test.ts',
+  'test/clients/operation.test.ts',
+  'test/clients/resume.test.ts',
+  'test/faults/terminate-backends.test.ts',
+  'test/faults/network-drop.test.ts',
+  'test/faults/max-connections.test.ts',
+  'test/faults/dba-timeouts.test.ts',
+  'test/faults/table-locked.test.ts',
+  'test/faults/service-killed.test.ts',
+  'test/faults/server-stopped-fast.test.ts',
+  'test/faults/server-stopped-immediate.test.ts',
 ];
 
 export default defineConfig({

@@ -36,11 +36,37 @@ export function isMysqlDb(db: { getExecutor(): { adapter: unknown } }): boolean 
   return db.getExecutor().adapter instanceof MysqlAdapter;
 }
 
+/**
+ * Session settings the service sets for itself, as on PostgreSQL (session-settings.ts), so that
+ * what a DBA sets globally (`SET GLOBAL max_statement_time = 0.05`, a 1 s wait_timeout or
+ * innodb_lock_wait_timeout) cannot break it:
+ * - time_zone UTC: a session's time zone decides what NOW() and TIMESTAMP mean.
+ * - max_statement_time 30 s (MariaDB; the executable comment is skipped by MySQL): no request's
+ *   statement legitimately runs longer, and one that does must not hold a connection forever;
+ *   a DBA's 50 ms would fail reads of a 20,000-row batch and writes that wait for a row lock.
+ * - innodb_lock_wait_timeout 50 s (the server's default) and lock_wait_timeout one day: a writer
+ *   waits for a lock as any SQL client does, bounded by max_statement_time.
+ * - wait_timeout 8 h (the default): the pool retires idle sessions itself; a server that ends
+ *   them races with checkouts, and a request fails on the connection it was handed.
+ */
+export const MYSQL_POOL_SESSION_SQL =
+  "SET time_zone = '+00:00', SESSION innodb_lock_wait_timeout = 50, SESSION lock_wait_timeout = 86400," +
+  ' SESSION wait_timeout = 28800 /*M! , SESSION max_statement_time = 30 */';
+
+/**
+ * The capture's connections: as the pool's, without a statement limit (recording a 20,000-row
+ * transaction, or waiting for a `LOCK TABLES` someone holds, must finish, or the capture would
+ * retry it forever) and without an idle limit (its binary-log connections idle between events).
+ */
+export const MYSQL_CAPTURE_SESSION_SQL =
+  "SET time_zone = '+00:00', SESSION innodb_lock_wait_timeout = 50, SESSION lock_wait_timeout = 86400," +
+  ' SESSION wait_timeout = 28800 /*M! , SESSION max_statement_time = 0 */';
+
 export function createMysqlPool(url: string, max = 10): Pool {
   const pool = createPool({ ...mysqlOptions(url), connectionLimit: max, waitForConnections: true });
-  // A session's time zone decides what NOW() and TIMESTAMP mean; the service's own is UTC.
   pool.on('connection', (connection) => {
-    connection.query("SET time_zone = '+00:00'");
+    // Queued before any query the pool hands this connection out for.
+    connection.query(MYSQL_POOL_SESSION_SQL);
     // A pooled connection whose server went away must not crash the process.
     connection.on('error', () => {});
   });

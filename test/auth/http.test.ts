@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { onMysql } from '../helpers/backend-under-test.ts';
 import type { TestService } from '../helpers/service.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { call, collect, failure, gql, sseClient, startAuthService } from './harness.ts';
@@ -42,7 +43,8 @@ describe('GraphQL over HTTP', () => {
       const get = await call(service, `/graphql?query=${encodeURIComponent(ORDERS)}`, { token });
       expect([name, get.status, get.json.errors[0].extensions.code]).toEqual([name, 401, 'UNAUTHENTICATED']);
     }
-    expect(await service.database.sql('SELECT count(*)::int AS n FROM orders')).toEqual([{ n: 0 }]);
+    const [count] = await service.database.sql<{ n: string | number }>('SELECT count(*) AS n FROM orders');
+    expect(Number(count?.n)).toBe(0);
   });
 
   test('a role other than reader, writer or customer: 403 FORBIDDEN for everything', async () => {
@@ -62,35 +64,39 @@ describe('GraphQL over HTTP', () => {
     expect(write.json.data).toBeNull();
   });
 
-  test("a writer writes, and changedBy names the token's subject; other sessions keep theirs", async () => {
-    const created = await gql(service, writer, CREATE, { input: { customerName: 'W', productName: 'P' } });
-    const { id } = created.json.data.createOrder;
-    await service.database.sql(
-      `SET application_name = 'psql'; UPDATE orders SET quantity = 2 WHERE id = ${Number(id)}`,
-    );
-    await gql(
-      service,
-      await mint({ role: 'writer', sub: 'bob' }),
-      'mutation ($id: ID!) { deleteOrder(id: $id) { id } }',
-      { id },
-    );
-    // History shows a change once a tick holds it, a few milliseconds after its commit.
-    const history = await waitFor(async () => {
-      const { json } = await gql(
-        service,
-        reader,
-        'query ($ids: [ID!]) { orderChanges(where: { ids: $ids }) { operation changedBy } }',
-        { ids: [id] },
+  // MySQL: changedBy is null, the binary log does not name the writing session (README, MySQL).
+  test.skipIf(onMysql)(
+    "a writer writes, and changedBy names the token's subject; other sessions keep theirs",
+    async () => {
+      const created = await gql(service, writer, CREATE, { input: { customerName: 'W', productName: 'P' } });
+      const { id } = created.json.data.createOrder;
+      await service.database.sql(
+        `SET application_name = 'psql'; UPDATE orders SET quantity = 2 WHERE id = ${Number(id)}`,
       );
-      return json.data.orderChanges.length === 3 && json.data.orderChanges;
-    });
-    const user = new URL(service.database.url).username;
-    expect(history).toEqual([
-      { operation: 'INSERT', changedBy: 'api:alice' },
-      { operation: 'UPDATE', changedBy: `psql as ${user}` },
-      { operation: 'DELETE', changedBy: 'api:bob' },
-    ]);
-  });
+      await gql(
+        service,
+        await mint({ role: 'writer', sub: 'bob' }),
+        'mutation ($id: ID!) { deleteOrder(id: $id) { id } }',
+        { id },
+      );
+      // History shows a change once a tick holds it, a few milliseconds after its commit.
+      const history = await waitFor(async () => {
+        const { json } = await gql(
+          service,
+          reader,
+          'query ($ids: [ID!]) { orderChanges(where: { ids: $ids }) { operation changedBy } }',
+          { ids: [id] },
+        );
+        return json.data.orderChanges.length === 3 && json.data.orderChanges;
+      });
+      const user = new URL(service.database.url).username;
+      expect(history).toEqual([
+        { operation: 'INSERT', changedBy: 'api:alice' },
+        { operation: 'UPDATE', changedBy: `psql as ${user}` },
+        { operation: 'DELETE', changedBy: 'api:bob' },
+      ]);
+    },
+  );
 
   test('GraphiQL opens without a token (the token goes in its headers editor); health, metrics, dashboard too', async () => {
     const page = await call(service, '/graphql', { headers: { accept: 'text/html' } });

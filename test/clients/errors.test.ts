@@ -149,8 +149,10 @@ test('CURSOR_EXPIRED on a resume reaches every application as an error, and ends
       message: 'the first change everywhere',
     });
 
-    // Away for longer than the retention, while a newer change is committed.
+    // Away for longer than the retention, while changes are committed: one that the retention
+    // drops meanwhile (the application's resume needs it: a gap, on every backend) and a newer one.
     proxy.refuse(true);
+    await insert('missed');
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     await insert('late');
     await waitFor(

@@ -2,13 +2,21 @@ import { createClient as createSseClient } from 'graphql-sse';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { encodeCursor } from '../../src/changes/position.ts';
 import { startTestService, type TestService } from '../helpers/service.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 // Over SSE, an operation refused before it starts reaches the client as its GraphQL errors, with
 // their codes, in both connection modes, as over WebSocket (src/server/sse.ts).
 
 let service: TestService;
 beforeAll(async () => {
-  service = await startTestService();
+  // History kept for a second, and a change older than that: a cursor from before it has expired
+  // on every backend (on MySQL a cursor is a change's seq, and expires with the changes after it).
+  service = await startTestService({ feed: { retentionMs: 1_000, pruneIntervalMs: 3_600_000 } });
+  await service.database.sql("INSERT INTO orders (customer_name, product_name) VALUES ('old', 'x')");
+  await waitFor(
+    async () => (await service.graphql('{ orderChanges { cursor } }')).data?.orderChanges.length === 1,
+  );
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
 });
 afterAll(async () => {
   await service?.stop();
@@ -38,7 +46,7 @@ for (const singleConnection of [false, true]) {
     expect(malformed).not.toHaveProperty('data');
     expect(malformed.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT' });
 
-    // A position before anything the log keeps.
+    // A position before a change that the retention dropped.
     const before = encodeCursor({ position: { tick: 0, last: 0, seq: 0 } });
     const expired = await firstResult(singleConnection, SUBSCRIPTION, { after: before });
     expect(expired.errors?.[0]?.extensions).toMatchObject({ code: 'CURSOR_EXPIRED' });

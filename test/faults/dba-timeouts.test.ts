@@ -1,8 +1,7 @@
-import pg from 'pg';
 import { afterAll, expect, test } from 'vitest';
 import { type CommittedChange, expectExactDelivery, waitForCount } from '../changes/harness.ts';
-import { createTestDatabase } from '../helpers/database.ts';
 import type { TestService } from '../helpers/service.ts';
+import { databaseWithDbaTimeouts, lockRow } from './backend-faults.ts';
 import { subscribeOverWebSocket } from './harness.ts';
 import { BULK_ROWS } from './mixed-load.ts';
 import { underLoad } from './under-load.ts';
@@ -13,23 +12,7 @@ afterAll(async () => {
 });
 
 test("a DBA's 50 ms statement, lock and idle-in-transaction timeouts on the database: the service sets its own, the feed and bulk reads work", async () => {
-  const database = await createTestDatabase();
-  cleanups.push(() => database.drop());
-  const name = new URL(database.url).pathname.slice(1);
-  for (const setting of [
-    "statement_timeout = '50ms'",
-    "lock_timeout = '50ms'",
-    "idle_in_transaction_session_timeout = '50ms'",
-    "idle_session_timeout = '500ms'",
-  ]) {
-    await database.sql(`ALTER DATABASE ${name} SET ${setting}`);
-  }
-  // The writers are someone else's clients: they bring their own settings, as they would have to.
-  const writerUrl = new URL(database.url);
-  writerUrl.searchParams.set(
-    'options',
-    '-c statement_timeout=0 -c lock_timeout=0 -c idle_in_transaction_session_timeout=0 -c idle_session_timeout=0',
-  );
+  const { database, writerUrl, dbaStatementTimeout } = await databaseWithDbaTimeouts(cleanups);
 
   let updated: { data?: any; errors?: unknown[]; ms: number } | undefined;
   let droppedFeed = -1;
@@ -37,7 +20,7 @@ test("a DBA's 50 ms statement, lock and idle-in-transaction timeouts on the data
   const { service, writes, after, expected } = await underLoad(cleanups, {
     database,
     alsoCommitted,
-    writerUrl: writerUrl.toString(),
+    writerUrl,
     during: async (running) => {
       // The feed's connection idles between its checks: a DBA's idle_session_timeout would end it.
       const listening = watchListening(running);
@@ -47,18 +30,14 @@ test("a DBA's 50 ms statement, lock and idle-in-transaction timeouts on the data
         'mutation { createOrder(input: { customerName: "locked", productName: "row" }) { id } }',
       );
       const id = created.data.createOrder.id;
-      const blocker = new pg.Client({ connectionString: writerUrl.toString() });
-      await blocker.connect();
-      await blocker.query('BEGIN');
-      await blocker.query('UPDATE orders SET quantity = 2 WHERE id = $1', [id]);
+      const release = await lockRow(writerUrl, id);
       const started = Date.now();
       const updating = running.graphql(
         'mutation ($id: ID!) { updateOrder(id: $id, input: { quantity: 3 }) { version quantity } }',
         { id },
       );
       await new Promise((r) => setTimeout(r, 1_500));
-      await blocker.query('COMMIT');
-      await blocker.end();
+      await release();
       updated = { ...(await updating), ms: Date.now() - started };
       alsoCommitted.push(
         { op: 'INSERT', id, version: 1, tx: 'locked 1' },
@@ -74,8 +53,8 @@ test("a DBA's 50 ms statement, lock and idle-in-transaction timeouts on the data
   expect(updated?.ms, 'the update waited for the lock').toBeGreaterThanOrEqual(1_400);
   expect(droppedFeed, 'times the feed connection was down').toBe(0);
   expect(writes.failed, 'createOrder through the service').toEqual([]);
-  const [setting] = await database.sql<{ statement_timeout: string }>('SHOW statement_timeout');
-  expect(setting?.statement_timeout, 'a fresh session gets the DBA setting').toBe('50ms');
+  const { seen, set } = await dbaStatementTimeout();
+  expect(seen, 'a fresh session gets the DBA setting').toBe(set);
 
   // Bulk reads: a page of 500 orders, 1,000 changes of history, and a subscriber that replays
   // the whole 20,000-row UPDATE from the log.

@@ -1,6 +1,7 @@
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import type { OrderChange } from '../../src/changes/change.ts';
+import { isMysqlUrl } from '../../src/db/mysql.ts';
 import type { CommittedChange } from '../changes/harness.ts';
 import type { TestDatabase } from '../helpers/database.ts';
 
@@ -127,6 +128,12 @@ export async function metricsOf(baseUrl: string): Promise<Map<string, number>> {
 
 /** For a failure's message: where the database has these changes (transaction, tick). */
 export async function explainMissing(database: TestDatabase, missing: CommittedChange[]) {
+  if (isMysqlUrl(database.url)) {
+    return database.sql(
+      'SELECT seq, binlog_pos, op, order_id FROM order_changes WHERE order_id IN (?) ORDER BY seq',
+      [missing.slice(0, 5).map((c) => c.id)],
+    );
+  }
   const found = [];
   for (const change of missing.slice(0, 5)) {
     const rows = await database.sql(
@@ -216,9 +223,9 @@ export async function writeThroughService(
 /** Failed createOrders that nevertheless committed (the answer was lost, not the write). */
 export async function committedDespiteFailure(database: TestDatabase, writes: ServiceWrites) {
   if (writes.failed.length === 0) return [];
-  const rows = await database.sql<{ id: string; version: number; customer_name: string }>(
-    'SELECT id, version, customer_name FROM orders WHERE customer_name = ANY($1)',
-    [writes.failed.map((f) => f.name)],
+  const rows = await ordersNamed(
+    database,
+    writes.failed.map((f) => f.name),
   );
   return rows.map((r) => ({
     op: 'INSERT' as const,
@@ -226,4 +233,15 @@ export async function committedDespiteFailure(database: TestDatabase, writes: Se
     version: r.version,
     tx: r.customer_name,
   }));
+}
+
+/** The orders whose customer_name is one of `names`, on either backend. */
+export async function ordersNamed(database: TestDatabase, names: string[]) {
+  if (names.length === 0) return [];
+  return database.sql<{ id: string; version: number; customer_name: string }>(
+    isMysqlUrl(database.url)
+      ? 'SELECT id, version, customer_name FROM orders WHERE customer_name IN (?)'
+      : 'SELECT id, version, customer_name FROM orders WHERE customer_name = ANY($1)',
+    [names],
+  );
 }

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { isMysqlUrl } from '../../src/db/mysql.ts';
 import {
   type CommittedChange,
   runWorkload,
@@ -6,6 +7,7 @@ import {
   type WorkloadOptions,
 } from '../changes/harness.ts';
 import type { TestDatabase } from '../helpers/database.ts';
+import { prepareMysqlMixedLoad, runMysqlMixedLoad } from './mysql-mixed-load.ts';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -16,6 +18,7 @@ export const BULK_ROWS = 20_000;
  * later. Done before subscribers start, so they receive only the UPDATE of those rows.
  */
 export async function prepareMixedLoad(database: TestDatabase) {
+  if (isMysqlUrl(database.url)) return prepareMysqlMixedLoad(database, BULK_ROWS);
   return withClient(database.url, async (client) => {
     const { rows } = await client.query<{ id: string; version: number }>(
       `INSERT INTO orders (customer_name, product_name) SELECT 'seed', 'item ' || g FROM generate_series(1, 4) g
@@ -45,6 +48,12 @@ export async function runMixedLoad(
     bulkAfterMs?: number;
   },
 ): Promise<CommittedChange[]> {
+  if (isMysqlUrl(url))
+    return runMysqlMixedLoad(url, sharedIds, {
+      ...options,
+      longMs: options.longMs ?? 3_000,
+      bulkAfterMs: options.bulkAfterMs ?? 500,
+    });
   let done = false;
   void options.until.finally(() => {
     done = true;

@@ -1,13 +1,16 @@
 import { expect } from 'vitest';
 import { changeKey, expectExactDelivery, receivedKey, waitForCount } from '../changes/harness.ts';
+import { onMysql } from '../helpers/backend-under-test.ts';
 import type { TestDatabase } from '../helpers/database.ts';
 import { startTestService } from '../helpers/service.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { writerUrlOf } from './backend-faults.ts';
 import {
   changeCursorOf,
   committedDespiteFailure,
   explainMissing,
   metricsOf,
+  ordersNamed,
   subscribeOverWebSocket,
   watchProcess,
   watchReady,
@@ -79,7 +82,11 @@ export async function runOutageScenario(
   const finished = new Promise<void>((resolve) => {
     finish = resolve;
   });
-  const load = runMixedLoad(database.url, seed.ids, { until: finished, longMs: 2_000, bulkAfterMs: 300 });
+  const load = runMixedLoad(writerUrlOf(database), seed.ids, {
+    until: finished,
+    longMs: 2_000,
+    bulkAfterMs: 300,
+  });
   const serviceWrites = writeThroughService(service.url, finished, 100);
   await sleep(1_500);
 
@@ -139,18 +146,21 @@ export async function runOutageScenario(
     expect(probe.ms, 'failed at once').toBeLessThan(AT_ONCE_MS);
   }
   expect(probes.every((p) => p.status === 503)).toBe(true);
-  const leftovers = await database.sql('SELECT id FROM orders WHERE customer_name = ANY($1)', [names]);
+  const leftovers = await ordersNamed(database, names);
   expect(leftovers, 'requests refused during the outage wrote nothing').toEqual([]);
   expect(
     duringOutage.filter((s) => s === 200),
     '/ready during the outage',
   ).toEqual([]);
   expect(duringOutage.length).toBeGreaterThan(3);
-  expect(metricsDuring.get('realtime_orders_database_reachable')).toBe(0);
   expect(metricsDuring.get('realtime_orders_feed_listening')).toBe(0);
   const metricsAfter = await metricsOf(service.url);
-  expect(metricsAfter.get('realtime_orders_database_reachable')).toBe(1);
-  expect(metricsAfter.get('realtime_orders_database_connection_errors_total')).toBeGreaterThan(0);
+  // MySQL has no connection gate yet (README, MySQL: differences and limits), which these report.
+  if (!onMysql) {
+    expect(metricsDuring.get('realtime_orders_database_reachable')).toBe(0);
+    expect(metricsAfter.get('realtime_orders_database_reachable')).toBe(1);
+    expect(metricsAfter.get('realtime_orders_database_connection_errors_total')).toBeGreaterThan(0);
+  }
   expect(metricsAfter.get('realtime_orders_feed_connection_losses_total')).toBeGreaterThanOrEqual(1);
   // Every write through the service that failed, failed clearly, and soon.
   const bound = outage.requestsMayHang ? 10_000 : AT_ONCE_MS;
@@ -162,8 +172,9 @@ export async function runOutageScenario(
   const expected = [...committed, ...writes.committed, ...(await committedDespiteFailure(database, writes))];
   phase(`expecting ${expected.length}`);
   for (const subscriber of subscribers) {
-    // Short of the count, the exact comparison below says what is missing.
-    await waitForCount(subscriber.changes, expected.length, 20_000).catch(() => {});
+    // Short of the count (a 20,000-row statement takes a while on a loaded machine), the exact
+    // comparison below says what is missing.
+    await waitForCount(subscriber.changes, expected.length, 60_000).catch(() => {});
     expect(subscriber.errors).toEqual([]);
     expect(subscriber.closes, 'subscriber sockets closed').toBe(0);
     const received = new Set(subscriber.changes.map(receivedKey));

@@ -4,6 +4,7 @@ import { freePort } from '../../src/db/embedded.ts';
 import { expectExactDelivery, waitForCount } from '../changes/harness.ts';
 import { createTestDatabase } from '../helpers/database.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { writerUrlOf } from './backend-faults.ts';
 import { changeCursorOf, subscribeOverWebSocket } from './harness.ts';
 import { prepareMixedLoad, runMixedLoad } from './mixed-load.ts';
 
@@ -52,7 +53,11 @@ test('the service SIGKILLed mid-stream and started again: clients that resume wi
   const finished = new Promise<void>((resolve) => {
     finish = resolve;
   });
-  const load = runMixedLoad(database.url, seed.ids, { until: finished, longMs: 3_000, bulkAfterMs: 200 });
+  const load = runMixedLoad(writerUrlOf(database), seed.ids, {
+    until: finished,
+    longMs: 3_000,
+    bulkAfterMs: 200,
+  });
   // Mid-stream: the 20,000-row UPDATE is on its way to the subscribers.
   await waitFor(() => subscribers.every((s) => s.changes.length > 1_000), {
     timeoutMs: 30_000,

@@ -1,7 +1,9 @@
 import { afterAll, expect, test } from 'vitest';
 import { expectExactDelivery, waitForCount } from '../changes/harness.ts';
+import { onMysql } from '../helpers/backend-under-test.ts';
 import { startTestService } from '../helpers/service.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { endServiceSessions, writerUrlOf } from './backend-faults.ts';
 import {
   changeCursorOf,
   committedDespiteFailure,
@@ -18,7 +20,7 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => {});
 });
 
-test('every backend of the service terminated 5 times, 1 s apart: the process lives, /ready dips, nothing lost or doubled', async () => {
+test('every session of the service ended (pg_terminate_backend, KILL CONNECTION) 5 times, 1 s apart: the process lives, /ready dips, nothing lost or doubled', async () => {
   const guard = watchProcess();
   cleanups.push(() => guard.dispose());
   const service = await startTestService();
@@ -39,17 +41,12 @@ test('every backend of the service terminated 5 times, 1 s apart: the process li
   const faulting = new Promise<void>((resolve) => {
     faults = resolve;
   });
-  const load = runMixedLoad(service.database.url, seed.ids, { until: faulting, longMs: 2_500 });
+  const load = runMixedLoad(writerUrlOf(service.database), seed.ids, { until: faulting, longMs: 2_500 });
   const serviceWrites = writeThroughService(service.url, faulting);
   let terminated = 0;
   for (let round = 0; round < 5; round++) {
     await new Promise((r) => setTimeout(r, 1_000));
-    const rows = await service.database.sql<{ pg_terminate_backend: boolean }>(
-      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-       WHERE datname = current_database() AND pid <> pg_backend_pid()
-         AND application_name LIKE 'realtime-orders%'`,
-    );
-    terminated += rows.length;
+    terminated += await endServiceSessions(service.database);
   }
   faults();
   const [committed, writes] = await Promise.all([load, serviceWrites]);
@@ -62,10 +59,16 @@ test('every backend of the service terminated 5 times, 1 s apart: the process li
   expect(terminated, 'backends terminated').toBeGreaterThanOrEqual(10);
   const metrics = await metricsOf(service.url);
   expect(metrics.get('realtime_orders_feed_connection_losses_total')).toBeGreaterThanOrEqual(5);
-  expect(metrics.get('realtime_orders_database_connection_errors_total')).toBeGreaterThan(0);
-  expect(metrics.get('realtime_orders_database_reachable'), 'a killed session is not an outage').toBe(1);
+  // MySQL has no connection gate yet (README, MySQL: differences and limits), which these count.
+  if (!onMysql) {
+    expect(metrics.get('realtime_orders_database_connection_errors_total')).toBeGreaterThan(0);
+    expect(metrics.get('realtime_orders_database_reachable'), 'a killed session is not an outage').toBe(1);
+  }
   expect(statuses, '/ready reported the fault').toContain(503);
-  expect(writes.committed.length, 'mutations through the service succeeded').toBeGreaterThan(10);
+  expect(
+    writes.committed.length,
+    `mutations through the service succeeded (${writes.failed.length} failed)`,
+  ).toBeGreaterThan(10);
   for (const failure of writes.failed) expect(failure.code).toBe('SERVICE_UNAVAILABLE');
 
   const expected = [
@@ -74,11 +77,12 @@ test('every backend of the service terminated 5 times, 1 s apart: the process li
     ...(await committedDespiteFailure(service.database, writes)),
   ];
   for (const subscriber of subscribers) {
-    // Short of the count, the exact comparison below says what is missing.
-    await waitForCount(subscriber.changes, expected.length, 20_000).catch(() => {});
+    // Short of the count (a 20,000-row statement takes a while on a loaded machine), the exact
+    // comparison below says what is missing.
+    await waitForCount(subscriber.changes, expected.length, 60_000).catch(() => {});
     expect(subscriber.errors).toEqual([]);
     expect(subscriber.closes, 'subscriber sockets closed').toBe(0);
     expectExactDelivery(subscriber.changes, expected);
   }
   expect(guard.crashes).toEqual([]);
-}, 90_000);
+}, 120_000);

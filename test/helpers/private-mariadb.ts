@@ -12,7 +12,10 @@ const run = promisify(execFile);
 export interface PrivateMariadb {
   /** root, no password, no database: as TEST_MYSQL_URL. */
   url: string;
+  /** A normal shutdown (SIGTERM): connections closed, InnoDB flushed. */
   stop(): Promise<void>;
+  /** SIGKILL, as a crash: InnoDB recovers on the next start. */
+  kill(): Promise<void>;
   start(): Promise<void>;
   remove(): Promise<void>;
 }
@@ -41,7 +44,12 @@ async function freePort(): Promise<number> {
  * that stop and restart the server must never touch the machine's (test/faults does the same with
  * PostgreSQL clusters of their own).
  */
-export async function startPrivateMariadb(options: { binlog?: boolean } = {}): Promise<PrivateMariadb> {
+export async function startPrivateMariadb(
+  options: {
+    binlog?: boolean /** More server options, e.g. `--max-connections=30`. */;
+    args?: string[];
+  } = {},
+): Promise<PrivateMariadb> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'realtime-orders-mariadb-'));
   const data = path.join(dir, 'data');
   await run('mariadb-install-db', [
@@ -79,6 +87,7 @@ export async function startPrivateMariadb(options: { binlog?: boolean } = {}): P
               '--log-bin-trust-function-creators=1',
             ]),
         '--character-set-server=utf8mb4',
+        ...(options.args ?? []),
       ],
       { stdio: 'ignore' },
     );
@@ -93,18 +102,19 @@ export async function startPrivateMariadb(options: { binlog?: boolean } = {}): P
       { timeoutMs: 30_000, message: 'the private MariaDB answering' },
     );
   };
-  const stop = async () => {
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
     const running = child;
-    if (!running || running.exitCode !== null) return;
+    if (!running || running.exitCode !== null || running.signalCode !== null) return;
     const exited = new Promise((resolve) => running.once('exit', resolve));
-    running.kill('SIGTERM');
+    running.kill(signal);
     await exited;
   };
   await start();
   return {
     url,
     start,
-    stop,
+    stop: () => stop(),
+    kill: () => stop('SIGKILL'),
     async remove() {
       await stop();
       rmSync(dir, { recursive: true, force: true });

@@ -3,7 +3,9 @@ import pg from 'pg';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createDb, createPool } from '../../src/db/connect.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
+import { onMysql } from '../helpers/backend-under-test.ts';
 import { databaseUrl, type TestDatabase } from '../helpers/database.ts';
+import { createMysqlTestDatabase } from '../helpers/mysql-database.ts';
 import { startTestService, type TestService } from '../helpers/service.ts';
 import { readState } from './inputs.ts';
 
@@ -35,10 +37,18 @@ async function createLatin1Database(): Promise<TestDatabase> {
   };
 }
 
+// MySQL: the migration creates orders as utf8mb4 whatever the database's charset, so the operator's
+// choice is the table's: converted to latin1, the server refuses an emoji (1366).
+async function createLatin1MysqlDatabase(): Promise<TestDatabase> {
+  const database = await createMysqlTestDatabase();
+  await database.sql('ALTER TABLE orders CONVERT TO CHARACTER SET latin1 COLLATE latin1_bin');
+  return database;
+}
+
 let database: TestDatabase;
 let service: TestService;
 beforeAll(async () => {
-  database = await createLatin1Database();
+  database = onMysql ? await createLatin1MysqlDatabase() : await createLatin1Database();
   service = await startTestService({ database });
 });
 afterAll(async () => {

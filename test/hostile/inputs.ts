@@ -4,6 +4,7 @@ import { expect } from 'vitest';
 import type { Db } from '../../src/db/connect.ts';
 import { isMysqlDb } from '../../src/db/mysql.ts';
 import { createOrder } from '../../src/orders/repository.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 /**
  * Hostile input for the property tests, and an independent model of what the service must
@@ -138,6 +139,7 @@ export interface State {
 /** Everything a rejected request must leave as it was: the orders and the change log. */
 export async function readState(db: Db): Promise<State> {
   if (isMysqlDb(db)) {
+    await captureCaughtUp(db);
     const { rows } = await sql<State>`
       SELECT (SELECT count(*) FROM orders) AS orders,
              (SELECT CAST(coalesce(max(seq), 0) AS CHAR) FROM order_changes) AS lastChange,
@@ -155,6 +157,27 @@ export async function readState(db: Db): Promise<State> {
     db,
   );
   return rows[0] as State;
+}
+
+/**
+ * On MySQL the change log is written by the binary-log capture, after the commit: the state is
+ * read once every order's current version and every deletion is in the log, so that a valid
+ * write made just before is not taken for a rejected request's doing.
+ */
+async function captureCaughtUp(db: Db): Promise<void> {
+  await waitFor(
+    async () => {
+      const { rows } = await sql<{ behind: number | string }>`
+        SELECT (SELECT count(*) FROM orders o WHERE NOT EXISTS (SELECT 1 FROM order_changes c
+                  WHERE c.order_id = o.id AND c.op <> 'DELETE' AND JSON_VALUE(c.new_row, '$.version') = o.version))
+             + (SELECT count(*) FROM order_changes c WHERE c.op <> 'DELETE'
+                  AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = c.order_id)
+                  AND NOT EXISTS (SELECT 1 FROM order_changes d WHERE d.order_id = c.order_id AND d.op = 'DELETE'))
+             AS behind`.execute(db);
+      return Number(rows[0]?.behind) === 0;
+    },
+    { timeoutMs: 15_000, message: 'the binary-log capture to record every committed write' },
+  );
 }
 
 // Checked on the raw JSON text of a response, where a stack's newlines are written `\n`.

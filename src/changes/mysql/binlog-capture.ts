@@ -1,6 +1,7 @@
 import ZongJi, { type BinlogEvent, type RowData, type UpdateRowsEvent } from '@vlasky/zongji';
 import mysql from 'mysql2/promise';
-import { mysqlOptions } from '../../db/mysql.ts';
+import { MYSQL_CAPTURE_SESSION_SQL, mysqlOptions } from '../../db/mysql.ts';
+import { withDeadline } from '../../deadline.ts';
 import type { Logger } from '../../log.ts';
 import { DedicatedConnection } from '../dedicated-connection.ts';
 import { binlogPosition } from './binlog-position.ts';
@@ -14,7 +15,20 @@ export interface BinlogCaptureOptions {
   onDown: (reason: string) => void;
   /** How often the connection is checked, and leadership sought when not held (default 1000 ms). */
   checkIntervalMs?: number;
+  /**
+   * How long a check may go unanswered before the connection counts as dead (default 5000 ms): a
+   * network that drops packets without closing anything is noticed only this way.
+   */
+  checkTimeoutMs?: number;
 }
+
+/**
+ * A statement that records a captured transaction gives up after this long (a `LOCK TABLES
+ * order_changes` held longer, or a connection gone silent), and the capture starts again from
+ * the position in the database. The health check does not run behind it meanwhile, so that a
+ * long recording is not taken for a dead connection.
+ */
+const RECORD_STATEMENT_TIMEOUT_MS = 60_000;
 
 type Row = Record<string, unknown>;
 interface Change {
@@ -33,6 +47,8 @@ interface Change {
  * seqs are handed out one transaction after the other, in binary-log (commit) order.
  */
 export class BinlogCapture extends DedicatedConnection {
+  private recording = false;
+
   constructor(private readonly options: BinlogCaptureOptions) {
     super({
       log: options.log,
@@ -56,7 +72,7 @@ export class BinlogCapture extends DedicatedConnection {
       connection = await mysql.createConnection(config);
       connection.on('error', (error) => this.drop?.(error.message));
       connection.on('end', () => this.drop?.('connection closed'));
-      await connection.query("SET time_zone = '+00:00'");
+      await connection.query(MYSQL_CAPTURE_SESSION_SQL);
       this.up = true;
       this.options.onUp();
       const conn = connection;
@@ -69,7 +85,8 @@ export class BinlogCapture extends DedicatedConnection {
       };
       const check = async () => {
         try {
-          await conn.query('SELECT 1');
+          if (!this.recording)
+            await withDeadline(conn.query('SELECT 1'), this.options.checkTimeoutMs ?? 5_000);
           if (!this.leader) await seekLeadership();
           timer = setTimeout(check, this.options.checkIntervalMs ?? 1_000);
         } catch (error) {
@@ -104,6 +121,8 @@ export class BinlogCapture extends DedicatedConnection {
     let queue = Promise.resolve();
     const zongji = new ZongJi({ ...config, dateStrings: false });
     zongji.on('error', (error: Error) => fail(`binary log: ${error.message}`));
+    // Its control connection idles between table-map lookups: a DBA's short wait_timeout would end it.
+    zongji.on('ready', () => zongji.ctrlConnection?.query(MYSQL_CAPTURE_SESSION_SQL, () => {}));
     zongji.on('binlog', (event: BinlogEvent) => {
       const name = event.getEventName();
       const rows = (event as BinlogEvent & { rows?: RowData[] }).rows ?? [];
@@ -123,7 +142,10 @@ export class BinlogCapture extends DedicatedConnection {
             // After a failure nothing more is recorded by this session: the next one starts again
             // from the position in the database, so no transaction is ever skipped.
             if (broken) return;
-            await this.record(connection, recorded, { file, pos }, changes);
+            this.recording = true;
+            await this.record(connection, recorded, { file, pos }, changes).finally(() => {
+              this.recording = false;
+            });
             recorded = { file, pos };
             this.options.onApplied();
           })
@@ -149,11 +171,15 @@ export class BinlogCapture extends DedicatedConnection {
     to: { file: string; pos: number },
     changes: Change[],
   ): Promise<void> {
-    await connection.query('START TRANSACTION');
+    const timeout = RECORD_STATEMENT_TIMEOUT_MS;
+    await connection.query({ sql: 'START TRANSACTION', timeout });
     try {
       const [moved] = await connection.query<mysql.ResultSetHeader>(
-        `UPDATE change_capture SET binlog_file = ?, binlog_pos = ?
+        {
+          sql: `UPDATE change_capture SET binlog_file = ?, binlog_pos = ?
          WHERE id = 1 AND binlog_file = ? AND binlog_pos = ?`,
+          timeout,
+        },
         [to.file, to.pos, from.file, from.pos],
       );
       if (moved.affectedRows !== 1) throw new Error('the capture position moved: another instance captures');
@@ -164,12 +190,16 @@ export class BinlogCapture extends DedicatedConnection {
           return [at, c.op, String(row.id), json(c.old), json(c.new)];
         });
         await connection.query(
-          'INSERT INTO order_changes (binlog_pos, op, order_id, old_row, new_row, committed_at) VALUES ' +
-            values.map(() => '(?, ?, ?, ?, ?, UTC_TIMESTAMP(6))').join(', '),
+          {
+            sql:
+              'INSERT INTO order_changes (binlog_pos, op, order_id, old_row, new_row, committed_at) VALUES ' +
+              values.map(() => '(?, ?, ?, ?, ?, UTC_TIMESTAMP(6))').join(', '),
+            timeout,
+          },
           values.flat(),
         );
       }
-      await connection.query('COMMIT');
+      await connection.query({ sql: 'COMMIT', timeout });
     } catch (error) {
       await connection.query('ROLLBACK').catch(() => {});
       throw error;

@@ -30,6 +30,8 @@ export interface MysqlChangeFeedOptions {
   pageSize?: number;
   startTimeoutMs?: number;
   checkIntervalMs?: number;
+  /** How long the capture's check may go unanswered before its connection counts as dead (5000 ms). */
+  checkTimeoutMs?: number;
 }
 
 /**
@@ -56,6 +58,7 @@ export class MysqlChangeFeed implements ChangeSource {
       connectionString: options.connectionString,
       log: options.log,
       checkIntervalMs: options.checkIntervalMs,
+      checkTimeoutMs: options.checkTimeoutMs,
       onApplied: () => this.refreshHead(),
       onUp: () => {
         this.health.up();
