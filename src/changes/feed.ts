@@ -61,6 +61,8 @@ export class ChangeFeed {
     yieldBetweenPages: true,
   });
   private readonly health = new ConnectionHealth();
+  /** Per reader (its stream's signal), the read of the page after the one it was last given. */
+  private readonly readsAhead = new WeakMap<AbortSignal, { from: Position; read: Promise<ReadResult> }>();
   private stopped = false;
   private timers: NodeJS.Timeout[] = [];
   private readonly ticker: Ticker;
@@ -211,8 +213,28 @@ export class ChangeFeed {
         continue;
       }
       if (this.window?.covers(position)) return this.window.read(position, head, this.pageSize);
-      return this.readLog(position, head.tick, this.pageSize, signal);
+      return this.readLogAhead(position, head, signal);
     }
+  }
+
+  /**
+   * A page of the log for a reader behind the window, and the read of its next page started at
+   * once: the database reads it while this one is executed and sent, instead of after. So a
+   * reader holds at most two pages, this one and the next.
+   */
+  private async readLogAhead(position: Position, head: Position, signal: AbortSignal): Promise<ReadResult> {
+    const ahead = this.readsAhead.get(signal);
+    this.readsAhead.delete(signal);
+    const page =
+      ahead && comparePositions(ahead.from, position) === 0
+        ? await ahead.read
+        : await this.readLog(position, head.tick, this.pageSize, signal);
+    if (!signal.aborted && !this.stopped && comparePositions(page.position, head) < 0) {
+      const read = this.readLog(page.position, head.tick, this.pageSize, signal);
+      read.catch(() => {}); // seen by the reader if it asks for that page; dropped with it if not
+      this.readsAhead.set(signal, { from: page.position, read });
+    }
+    return page;
   }
 
   private readLog(position: Position, untilTick: number, limit: number, signal?: AbortSignal) {
