@@ -139,43 +139,30 @@ export class ChangeLog {
    * transactions are remembered, as batch() would.
    */
   async wholeBatch(tickId: number, max: number): Promise<LogEntry[] | undefined> {
-    const { rows } = await sql<
-      TickRow & Partial<ChangeRow> & { before: string; tx: string | null; tx_last: string; tx_count: string }
-    >`
-      WITH pair AS (
-        SELECT tick_id, snapshot, created_at FROM change_ticks
-        WHERE tick_id <= ${tickId} ORDER BY tick_id DESC LIMIT 2
-      ), cur AS (SELECT * FROM pair WHERE tick_id = ${tickId}), prev AS (SELECT * FROM pair WHERE tick_id = ${tickId - 1}),
-      txs AS (
-        SELECT txid, max(seq) AS last, count(*) AS count FROM order_changes, cur, prev
-        WHERE txid >= pg_snapshot_xmin(prev.snapshot) AND txid < pg_snapshot_xmax(cur.snapshot)
-          AND pg_visible_in_snapshot(txid, cur.snapshot) AND NOT pg_visible_in_snapshot(txid, prev.snapshot)
-        GROUP BY txid
-      ), small AS (SELECT coalesce(sum(count), 0) <= ${max} AS yes FROM txs)
-      SELECT cur.tick_id, cur.snapshot::text, cur.created_at, prev.snapshot::text AS before,
-        t.txid::text AS tx, t.last AS tx_last, t.count AS tx_count,
-        c.seq, c.txid::text, c.op, c.order_id, c.old_row, c.new_row, c.actor
-      FROM cur CROSS JOIN prev LEFT JOIN txs t ON true
-      LEFT JOIN LATERAL (
-        SELECT * FROM order_changes o WHERE o.txid = t.txid AND (SELECT yes FROM small) ORDER BY o.seq
-      ) c ON true
-      ORDER BY t.last, c.seq`.execute(this.db);
-    const first = rows[0];
-    if (!first) throw expired();
-    const transactions: Batch['transactions'] = [];
-    for (const row of rows) {
-      if (row.tx === null || transactions.at(-1)?.txid === row.tx) continue;
-      transactions.push({ txid: row.tx, last: Number(row.tx_last), count: Number(row.tx_count) });
-    }
+    const { rows } = await sql<{ batch: string | null }>`
+      SELECT change_batch(${tickId}, ${Math.floor(max)}) AS batch`.execute(this.db);
+    return this.decodeBatch(rows[0]?.batch ?? null, max);
+  }
+
+  /**
+   * A batch as change_batch returns it (here, or with the tick that made it: the Ticker's poll),
+   * in delivery order; undefined when it has more than `max` changes, CURSOR_EXPIRED when null.
+   */
+  decodeBatch(text: string | null, max: number): LogEntry[] | undefined {
+    if (text === null) throw expired();
+    const [tickId, snapshot, createdAt, before, txs, changes] = JSON.parse(text) as EncodedBatch;
+    const tick: Tick = { id: tickId, snapshot, createdAt: new Date(createdAt) };
+    setBounded(this.ticks, tick.id, tick, this.cacheSize);
+    const transactions = txs.map(([txid, last, count]) => ({ txid, last, count }));
     const batch: Batch = {
-      tick: this.remember(first),
-      previous: parseSnapshot(first.before),
+      tick,
+      previous: parseSnapshot(before),
       transactions,
       size: transactions.reduce((n, t) => n + t.count, 0),
     };
     setBounded(this.batches, tickId, batch, this.cacheSize);
-    if (batch.size > max) return undefined;
-    return rows.flatMap((row) => (row.seq ? [toEntry(row as ChangeRow, batch, Number(row.tx_last))] : []));
+    if (changes === null || batch.size > max) return undefined;
+    return changes.map((change) => pagedEntry(change, batch));
   }
 
   /**
@@ -266,17 +253,9 @@ interface TickRow {
   created_at: Date;
 }
 
-interface ChangeRow {
-  seq: string;
-  txid: string;
-  op: ChangeOperation;
-  order_id: string;
-  old_row: OrderRow | null;
-  new_row: OrderRow | null;
-  actor: string | null;
-}
+type EncodedBatch = [number, string, number, string, [string, number, number][], PagedChange[] | null];
 
-/** A change as batchChanges reads it: seq, index of its transaction in the batch, op, order_id, rows, actor. */
+/** A change as batchChanges and change_batch read it: seq, index of its transaction in the batch, op, order_id, rows, actor. */
 type PagedChange = [number, number, ChangeOperation, string, OrderRow | null, OrderRow | null, string | null];
 
 function pagedEntry(change: PagedChange, batch: Batch): LogEntry {
@@ -292,20 +271,6 @@ function pagedEntry(change: PagedChange, batch: Batch): LogEntry {
     oldRow,
     newRow,
     actor,
-  };
-}
-
-function toEntry(row: ChangeRow, batch: Batch, last: number): LogEntry {
-  return {
-    position: { tick: batch.tick.id, last, seq: Number(row.seq) },
-    txid: Number(row.txid),
-    batchXmin: batch.previous.xmin,
-    committedAt: batch.tick.createdAt,
-    op: row.op,
-    orderId: String(row.order_id),
-    oldRow: row.old_row,
-    newRow: row.new_row,
-    actor: row.actor,
   };
 }
 

@@ -104,7 +104,9 @@ export class ChangeFeed {
       connection: this.connection,
       log: options.log,
       retentionMs: options.retentionMs,
-      onTick: (tick) => this.follower.announce(tick),
+      onTick: (tick, batch) => this.follower.announce(tick, batch),
+      // The leader reads its own tick's batch with the tick, for the window, when someone is live.
+      batchLimit: () => (this.streams.count > 0 ? this.windowSize / 2 : null),
     });
   }
 
