@@ -162,7 +162,10 @@ export class ChangeLog {
     };
     setBounded(this.batches, tickId, batch, this.cacheSize);
     if (changes === null || batch.size > max) return undefined;
-    return changes.map((change) => pagedEntry(change, batch));
+    const indexes = new Map(transactions.map((tx, index) => [tx.txid, index]));
+    return changes.map(([seq, txid, op, orderId, oldRow, newRow, actor]) =>
+      pagedEntry([seq, indexes.get(txid) as number, op, orderId, oldRow, newRow, actor], batch),
+    );
   }
 
   /**
@@ -253,9 +256,13 @@ interface TickRow {
   created_at: Date;
 }
 
-type EncodedBatch = [number, string, number, string, [string, number, number][], PagedChange[] | null];
+/** change_batch's text (see its migration). */
+type EncodedBatch = [number, string, number, string, [string, number, number][], BatchChange[] | null];
 
-/** A change as batchChanges and change_batch read it: seq, index of its transaction in the batch, op, order_id, rows, actor. */
+/** A change as change_batch reads it: as PagedChange, with its transaction's id for its index. */
+type BatchChange = [number, string, ChangeOperation, string, OrderRow | null, OrderRow | null, string | null];
+
+/** A change as batchChanges reads it: seq, index of its transaction in the batch, op, order_id, rows, actor. */
 type PagedChange = [number, number, ChangeOperation, string, OrderRow | null, OrderRow | null, string | null];
 
 function pagedEntry(change: PagedChange, batch: Batch): LogEntry {
