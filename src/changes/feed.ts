@@ -44,6 +44,9 @@ export interface ChangeFeedOptions {
 
 export type { FeedStatus, SubscribeOptions } from './source.ts';
 
+/** Log pages read ahead for readers behind the window at once, at most (see readLogAhead). */
+const MAX_READS_AHEAD = 4;
+
 /**
  * Delivers the change log to any number of readers. One pump per instance follows the log's head
  * into a window of recent entries that live subscribers read from memory; a reader that falls
@@ -63,6 +66,7 @@ export class ChangeFeed {
   private readonly health = new ConnectionHealth();
   /** Per reader (its stream's signal), the read of the page after the one it was last given. */
   private readonly readsAhead = new WeakMap<AbortSignal, { from: Position; read: Promise<ReadResult> }>();
+  private readsAheadInFlight = 0;
   private stopped = false;
   private timers: NodeJS.Timeout[] = [];
   private readonly ticker: Ticker;
@@ -231,9 +235,15 @@ export class ChangeFeed {
       ahead && comparePositions(ahead.from, position) === 0
         ? await ahead.read
         : await this.readLog(position, head.tick, this.pageSize, signal);
-    if (!signal.aborted && !this.stopped && comparePositions(page.position, head) < 0) {
+    // A few at a time: the pool is shared with every other request, and readers catching up
+    // together would otherwise each hold a connection all along.
+    const room = this.readsAheadInFlight < MAX_READS_AHEAD;
+    if (room && !signal.aborted && !this.stopped && comparePositions(page.position, head) < 0) {
+      this.readsAheadInFlight++;
       const read = this.readLog(page.position, head.tick, this.pageSize, signal);
-      read.catch(() => {}); // seen by the reader if it asks for that page; dropped with it if not
+      read
+        .catch(() => {}) // seen by the reader if it asks for that page; dropped with it if not
+        .finally(() => this.readsAheadInFlight--);
       this.readsAhead.set(signal, { from: page.position, read });
     }
     return page;
