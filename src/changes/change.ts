@@ -70,7 +70,9 @@ export function entryToChange(entry: LogEntry, cursor: string): OrderChange {
   const current = entry.newRow ?? entry.oldRow;
   if (!current) throw new Error(`change log entry ${entry.position.seq} has no row`);
   const order = orderRowToOrder(current);
-  const previous = entry.oldRow ? toState(orderRowToOrder(entry.oldRow)) : null;
+  const previous = entry.oldRow
+    ? toState(entry.oldRow === current ? order : orderRowToOrder(entry.oldRow))
+    : null;
   return {
     cursor,
     operation: entry.op,
@@ -82,8 +84,16 @@ export function entryToChange(entry: LogEntry, cursor: string): OrderChange {
   };
 }
 
-function toState({ id: _id, ...state }: Order): OrderState {
-  return state;
+function toState(order: Order): OrderState {
+  return {
+    customerName: order.customerName,
+    productName: order.productName,
+    quantity: order.quantity,
+    status: order.status,
+    version: order.version,
+    createdAt: order.createdAt,
+    updatedAt: order.updatedAt,
+  };
 }
 
 function changedFields(op: ChangeOperation, previous: OrderState | null, order: Order): string[] {

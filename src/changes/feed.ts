@@ -44,6 +44,9 @@ export interface ChangeFeedOptions {
 
 export type { FeedStatus, SubscribeOptions } from './source.ts';
 
+/** Log pages read ahead for readers behind the window at once, at most (see readLogAhead). */
+const MAX_READS_AHEAD = 4;
+
 /**
  * Delivers the change log to any number of readers. One pump per instance follows the log's head
  * into a window of recent entries that live subscribers read from memory; a reader that falls
@@ -61,6 +64,9 @@ export class ChangeFeed {
     yieldAfter: (page) => this.head !== undefined && comparePositions(page.position, this.head) < 0,
   });
   private readonly health = new ConnectionHealth();
+  /** Per reader (its stream's signal), the read of the page after the one it was last given. */
+  private readonly readsAhead = new WeakMap<AbortSignal, { from: Position; read: Promise<ReadResult> }>();
+  private readsAheadInFlight = 0;
   private stopped = false;
   private timers: NodeJS.Timeout[] = [];
   private readonly ticker: Ticker;
@@ -102,7 +108,9 @@ export class ChangeFeed {
       connection: this.connection,
       log: options.log,
       retentionMs: options.retentionMs,
-      onTick: (tick) => this.follower.announce(tick),
+      onTick: (tick, batch) => this.follower.announce(tick, batch),
+      // The leader reads its own tick's batch with the tick, for the window, when someone is live.
+      batchLimit: () => (this.streams.count > 0 ? this.windowSize / 2 : null),
     });
   }
 
@@ -211,8 +219,34 @@ export class ChangeFeed {
         continue;
       }
       if (this.window?.covers(position)) return this.window.read(position, head, this.pageSize);
-      return this.readLog(position, head.tick, this.pageSize, signal);
+      return this.readLogAhead(position, head, signal);
     }
+  }
+
+  /**
+   * A page of the log for a reader behind the window, and the read of its next page started at
+   * once: the database reads it while this one is executed and sent, instead of after. So a
+   * reader holds at most two pages, this one and the next.
+   */
+  private async readLogAhead(position: Position, head: Position, signal: AbortSignal): Promise<ReadResult> {
+    const ahead = this.readsAhead.get(signal);
+    this.readsAhead.delete(signal);
+    const page =
+      ahead && comparePositions(ahead.from, position) === 0
+        ? await ahead.read
+        : await this.readLog(position, head.tick, this.pageSize, signal);
+    // A few at a time: the pool is shared with every other request, and readers catching up
+    // together would otherwise each hold a connection all along.
+    const room = this.readsAheadInFlight < MAX_READS_AHEAD;
+    if (room && !signal.aborted && !this.stopped && comparePositions(page.position, head) < 0) {
+      this.readsAheadInFlight++;
+      const read = this.readLog(page.position, head.tick, this.pageSize, signal);
+      read
+        .catch(() => {}) // seen by the reader if it asks for that page; dropped with it if not
+        .finally(() => this.readsAheadInFlight--);
+      this.readsAhead.set(signal, { from: page.position, read });
+    }
+    return page;
   }
 
   private readLog(position: Position, untilTick: number, limit: number, signal?: AbortSignal) {

@@ -21,21 +21,27 @@ export interface HeadFollowerOptions {
 /**
  * Moves the feed's head over every new tick, one pass at a time. A tick announced by its id
  * costs one query, the tick with its batch (so N instances read the log N times per tick, not
- * 2N); otherwise the ticks after the head are listed first.
+ * 2N), or none when it comes with its batch (the leader's own ticks) or no subscriber is live;
+ * otherwise the ticks after the head are listed first.
  */
 export class HeadFollower {
   /** The newest tick known to exist from its notification; the head reads up to it. */
   private announcedTick = 0;
   private unannouncedTicks = true;
+  /** Batches that came with their tick (change_batch's text), until the head passes them. */
+  private readonly given = new Map<number, string>();
   private readonly pump = serialized(() => this.follow());
 
   constructor(private readonly options: HeadFollowerOptions) {}
 
-  /** A tick was made (its notification, or this instance's ticker): read it. */
-  announce(tick: number): void {
+  /** A tick was made (its notification, or this instance's ticker, with its batch): read it. */
+  announce(tick: number, batch: string | null = null): void {
     if (!Number.isSafeInteger(tick))
       this.unannouncedTicks = true; // no usable id: look
-    else if (tick > this.announcedTick) this.announcedTick = tick;
+    else {
+      if (tick > this.announcedTick) this.announcedTick = tick;
+      if (batch !== null && tick > this.options.headTick()) this.given.set(tick, batch);
+    }
     this.pump();
   }
 
@@ -48,10 +54,24 @@ export class HeadFollower {
   private async follow(): Promise<void> {
     const { changeLog, windowSize, headTick, live, advance } = this.options;
     try {
-      while (live() && headTick() < this.announcedTick) {
+      while (headTick() < this.announcedTick) {
+        // With no one live the window is not filled, so the head moves without reading anything:
+        // announced ticks exist, and tick ids have no holes.
+        if (!live()) {
+          advance(this.announcedTick, undefined);
+          break;
+        }
         const id = headTick() + 1;
-        advance(id, await changeLog.wholeBatch(id, windowSize / 2));
+        const given = this.given.get(id);
+        this.given.delete(id);
+        advance(
+          id,
+          given === undefined
+            ? await changeLog.wholeBatch(id, windowSize / 2)
+            : changeLog.decodeBatch(given, windowSize / 2),
+        );
       }
+      for (const id of this.given.keys()) if (id <= headTick()) this.given.delete(id);
       if (!this.unannouncedTicks && headTick() >= this.announcedTick) return;
       this.unannouncedTicks = false;
       for (;;) {

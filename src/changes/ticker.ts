@@ -11,10 +11,25 @@ export interface TickerOptions {
   connection: FeedConnection;
   log: Logger;
   retentionMs: number;
-  /** Called with its id when a new tick exists. */
-  onTick: (tick: number) => void;
+  /**
+   * Called with its id when a new tick exists, and with its batch as change_batch encodes it when
+   * `batchLimit` asked for it.
+   */
+  onTick: (tick: number, batch: string | null) => void;
+  /**
+   * The most changes of a new tick's batch to read with the tick, in the same round trip; null:
+   * none (no one would read them from memory).
+   */
+  batchLimit: () => number | null;
   /** While changes keep coming, tick this often instead of waiting for wake-ups (default 2 ms). */
   activeIntervalMs?: number;
+  /**
+   * While writers keep the database busy, tick up to this much less often (default 5): each tick
+   * is a transaction that commits, and batching more of the writers' transactions into one tick
+   * leaves them more of the database. Scaled by the transactions started since the last poll,
+   * so at moderate rates the interval stays `activeIntervalMs`.
+   */
+  busyIntervalFactor?: number;
   /** Two ticks with changes this close together wake the ticker up (default 20 ms). */
   busyGapMs?: number;
   /** After this long without a change, go back to sleep and let writers wake it (default 40 ms). */
@@ -32,10 +47,16 @@ type Mode = 'asleep' | 'awake' | 'draining';
 
 interface PollRow {
   tick: string | null;
+  batch: string | null;
   /** xmin of the snapshot taken before the tick's own: transactions below it had ended. */
   xmin: string;
+  /** xmax of that snapshot: how many transactions have started, ids being handed out in order. */
+  xmax: string;
   awake: string;
 }
+
+/** Transactions started per millisecond above which the interval grows in proportion. */
+const BUSY_TRANSACTIONS_PER_MS = 1;
 
 /**
  * The work that must happen once however many instances run: making ticks and pruning history.
@@ -46,6 +67,9 @@ export class Ticker {
   private mode: Mode = 'asleep';
   private lastChangeAt = 0;
   private drainXmax = 0n;
+  private lastXmax = 0n;
+  private lastPollAt = 0;
+  private intervalMs = 0;
   private timer: NodeJS.Timeout | undefined;
   private pruning = false;
   /** Makes a tick of whatever committed since the last one; calls during one fold into one more. */
@@ -63,16 +87,19 @@ export class Ticker {
     this.timer = undefined;
     try {
       // On the lock holder's own session: a tick is never made by an instance that lost the lock.
+      const limit = this.options.batchLimit();
       const result = await this.options.connection.queryAsLeader<PollRow>(
-        `SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin, make_change_tick() AS tick,
-           (SELECT last_value FROM change_ticker_awake)::text AS awake`,
+        `SELECT t.xmin::text, t.xmax::text, t.tick, t.batch,
+           (SELECT last_value FROM change_ticker_awake)::text AS awake
+         FROM make_change_tick_with_batch(${limit === null ? 'NULL' : Math.floor(limit)}) t`,
       );
       const row = result?.rows[0];
       if (!row) {
         this.mode = 'asleep';
         return;
       }
-      if (row.tick) this.options.onTick(Number(row.tick));
+      if (row.tick) this.options.onTick(Number(row.tick), row.batch);
+      this.pace(BigInt(row.xmax));
       await this.nextMode(row);
     } catch (error) {
       this.mode = 'asleep';
@@ -83,8 +110,27 @@ export class Ticker {
       this.options.log.warn({ reason: (error as Error).message }, 'making a tick failed; retrying');
     }
     if (this.mode !== 'asleep' && !this.stopped) {
-      this.timer = setTimeout(this.tick, this.options.activeIntervalMs ?? 2);
+      this.timer = setTimeout(this.tick, this.intervalMs);
     }
+  }
+
+  /**
+   * The interval until the next poll while awake: `activeIntervalMs` up to 1,000 transactions
+   * per second (xmax counts those that wrote); longer in proportion above that, up to
+   * `busyIntervalFactor` times (writers at full speed, whose changes then wait a few milliseconds
+   * more in exchange for fewer ticks).
+   */
+  private pace(xmax: bigint): void {
+    const now = performance.now();
+    const elapsed = now - this.lastPollAt;
+    const rate = this.lastXmax === 0n || elapsed <= 0 ? 0 : Number(xmax - this.lastXmax) / elapsed;
+    this.lastXmax = xmax;
+    this.lastPollAt = now;
+    const factor = Math.min(
+      this.options.busyIntervalFactor ?? 5,
+      Math.max(1, rate / BUSY_TRANSACTIONS_PER_MS),
+    );
+    this.intervalMs = (this.options.activeIntervalMs ?? 2) * factor;
   }
 
   private async nextMode(row: PollRow): Promise<void> {

@@ -45,9 +45,23 @@ export function orderRowToOrder(row: OrderRow): Order {
     quantity: row.quantity,
     status: row.status,
     version: row.version,
-    createdAt: new Date(row.created_at),
-    updatedAt: new Date(row.updated_at),
+    createdAt: toDate(row.created_at),
+    updatedAt: toDate(row.updated_at),
   };
+}
+
+// Rows captured by one statement share their timestamps (now() is per transaction), and parsing
+// the text is most of the cost of turning a captured row into an order: the last one is kept.
+let lastText = '';
+let lastTime = 0;
+
+function toDate(value: Date | string): Date {
+  if (typeof value !== 'string') return new Date(value);
+  if (value !== lastText) {
+    lastTime = new Date(value).getTime();
+    lastText = value;
+  }
+  return new Date(lastTime);
 }
 
 export const ORDER_STATE_FIELDS = [

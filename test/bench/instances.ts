@@ -53,7 +53,7 @@ async function statementCalls(pool: pg.Pool): Promise<{ reads: number; polls: nu
   let polls = 0;
   for (const { query, calls } of rows) {
     if (query.includes('make_change_tick')) polls += Number(calls);
-    else if (/change_ticks|order_changes/.test(query) && !query.includes('pg_stat_statements'))
+    else if (/change_ticks|order_changes|change_batch/.test(query) && !query.includes('pg_stat_statements'))
       reads += Number(calls);
   }
   return { reads, polls };
