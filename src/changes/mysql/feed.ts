@@ -12,6 +12,7 @@ import { readHistory } from '../history-pages.ts';
 import { plainChange } from '../plain-change.ts';
 import type { Cursor, Position } from '../position.ts';
 import { startCursor, unavailableIfUnreachable } from '../reader-start.ts';
+import { RecentWindow } from '../recent-window.ts';
 import { serialized } from '../serialized.ts';
 import type { ChangeSource, FeedStatus, SubscribeOptions } from '../source.ts';
 import { SubscriptionStreams } from '../subscription-stream.ts';
@@ -30,19 +31,31 @@ export interface MysqlChangeFeedOptions {
   pageSize?: number;
   startTimeoutMs?: number;
   checkIntervalMs?: number;
+  /** How many recent changes live subscribers read from memory (default 10,000). */
+  windowSize?: number;
+  /** Changes read from the binary log that may wait for the database (BinlogCapture). */
+  backlogLimit?: number;
 }
+
+const at = (seq: number): Position => ({ tick: seq, last: 0, seq: 0 });
 
 /**
  * The change feed on MySQL/MariaDB, behind the same interface and with the same guarantees as
  * PostgreSQL's (feed.ts): the binlog capture records committed transactions in commit order, and
- * every reader walks the log by seq with the same CursorReader, filters and cursors.
+ * every reader walks the log by seq with the same CursorReader, filters and cursors. As on
+ * PostgreSQL, each advance of the head reads the new entries once into a window of recent ones,
+ * which live subscribers read from memory instead of each querying the log.
  */
 export class MysqlChangeFeed implements ChangeSource {
   readonly changeLog: MysqlChangeLog;
   private readonly capture: BinlogCapture;
   private head: number | undefined;
   private readonly waiters = new HeadWaiters();
-  private readonly streams = new SubscriptionStreams((position, signal) => this.readFrom(position, signal));
+  private window: RecentWindow | undefined;
+  // Pages from the window are read without I/O: the streams yield between them.
+  private readonly streams = new SubscriptionStreams((position, signal) => this.readFrom(position, signal), {
+    yieldBetweenPages: true,
+  });
   private readonly health = new ConnectionHealth();
   private stopped = false;
   private timers: NodeJS.Timeout[] = [];
@@ -56,6 +69,7 @@ export class MysqlChangeFeed implements ChangeSource {
       connectionString: options.connectionString,
       log: options.log,
       checkIntervalMs: options.checkIntervalMs,
+      backlogLimit: options.backlogLimit,
       onApplied: () => this.refreshHead(),
       onUp: () => {
         this.health.up();
@@ -67,6 +81,7 @@ export class MysqlChangeFeed implements ChangeSource {
 
   async start(): Promise<void> {
     this.head = await this.changeLog.latestSeq();
+    this.window = new RecentWindow(this.options.windowSize ?? 10_000, at(this.head));
     this.waiters.wake();
     this.capture.start();
     await this.health.firstConnection(10_000);
@@ -135,6 +150,7 @@ export class MysqlChangeFeed implements ChangeSource {
         await this.waiters.next(signal);
         continue;
       }
+      if (this.window?.covers(position)) return this.window.read(position, at(head), this.pageSize);
       try {
         return await this.changeLog.readAfter(position, this.pageSize, head);
       } catch (error) {
@@ -150,6 +166,17 @@ export class MysqlChangeFeed implements ChangeSource {
     try {
       const latest = await this.changeLog.latestSeq();
       if (this.head === undefined || latest > this.head) {
+        const head = this.head;
+        // The capture commits one transaction after the other, so every seq up to `latest` is
+        // visible now: the window gets exactly the entries between the old head and the new.
+        if (this.window && head !== undefined) {
+          const size = this.options.windowSize ?? 10_000;
+          const page = await this.changeLog.readAfter(at(head), size, latest);
+          if (this.head !== head) return;
+          // Too many to hold: readers behind the new head read the log at their own pace.
+          if (page.entries.length < size) this.window.append(page.entries);
+          else this.window.reset(at(latest));
+        }
         this.head = latest;
         this.waiters.wake();
       }
