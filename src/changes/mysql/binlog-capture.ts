@@ -234,6 +234,7 @@ class TransactionRecorder {
   private committedAt = '';
   private rowsInTransaction = 0;
   private batch: CapturedChange[] = [];
+  private inflight: Promise<unknown> | undefined;
 
   constructor(
     private readonly connection: mysql.Connection,
@@ -255,6 +256,7 @@ class TransactionRecorder {
     }
     // The rest of a transaction still on its way: what arrived is inserted, its end commits it.
     await this.flush();
+    await this.settle();
   }
 
   private async begin(): Promise<void> {
@@ -271,6 +273,11 @@ class TransactionRecorder {
     this.committedAt = String(row.now);
   }
 
+  /**
+   * Sends the waiting changes as one INSERT without waiting for it, after the one before has
+   * finished: the connection runs its queries in order, so the next batch is formatted while the
+   * database writes this one. At most two batches are out at a time; settle() waits for them.
+   */
   private async flush(): Promise<void> {
     if (this.batch.length === 0) return;
     const values = this.batch.map((c) => {
@@ -279,15 +286,27 @@ class TransactionRecorder {
     });
     this.rowsInTransaction += this.batch.length;
     this.batch = [];
-    await this.connection.query(
+    const previous = this.inflight;
+    const insert = this.connection.query(
       'INSERT INTO order_changes (binlog_pos, op, order_id, old_row, new_row, actor, committed_at) VALUES ' +
         values.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', '),
       values.flat(),
     );
+    // Awaited by the next flush or by settle(); until then a failure must not go unhandled.
+    insert.catch(() => {});
+    this.inflight = insert;
+    await previous;
+  }
+
+  private async settle(): Promise<void> {
+    const last = this.inflight;
+    this.inflight = undefined;
+    await last;
   }
 
   private async commit(to: { file: string; pos: number }): Promise<void> {
     await this.flush();
+    await this.settle();
     await this.connection.query('UPDATE change_capture SET binlog_file = ?, binlog_pos = ? WHERE id = 1', [
       to.file,
       to.pos,
