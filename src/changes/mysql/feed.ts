@@ -171,11 +171,17 @@ export class MysqlChangeFeed implements ChangeSource {
         // visible now: the window gets exactly the entries between the old head and the new.
         if (this.window && head !== undefined) {
           const size = this.options.windowSize ?? 10_000;
-          const page = await this.changeLog.readAfter(at(head), size, latest);
-          if (this.head !== head) return;
-          // Too many to hold: readers behind the new head read the log at their own pace.
-          if (page.entries.length < size) this.window.append(page.entries);
-          else this.window.reset(at(latest));
+          // Too many to hold (seqs between the heads bound the count): readers behind the new head
+          // read the log at their own pace, and a burst is not read here just to be dropped.
+          if (latest - head >= size) this.window.reset(at(latest));
+          else {
+            // A failed read (a lost connection, history pruned meanwhile) empties the window
+            // instead of holding the head back: readers then read the log, and get its errors.
+            const page = await this.changeLog.readAfter(at(head), size, latest).catch(() => undefined);
+            if (this.head !== head) return;
+            if (page) this.window.append(page.entries);
+            else this.window.reset(at(latest));
+          }
         }
         this.head = latest;
         this.waiters.wake();
