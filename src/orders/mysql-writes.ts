@@ -1,4 +1,4 @@
-import type { Insertable, Kysely, Transaction, Updateable } from 'kysely';
+import { type Insertable, type Kysely, sql, type Transaction, type Updateable } from 'kysely';
 import type { Database, OrdersTable } from '../db/database.ts';
 import type { OrderRow } from './order.ts';
 
@@ -61,6 +61,21 @@ export function deleteOrderMysql(
     await trx.deleteFrom('orders').where('id', '=', id).execute();
     return row;
   });
+}
+
+/**
+ * Runs a write of an API caller inside its transaction under the caller's name: the triggers of
+ * migrations/mysql/2026-11-27T20-00_change-actor.ts record @realtime_orders_actor as changedBy.
+ * A user variable lives as long as the session, which the pool lends to others: it is cleared
+ * before the transaction ends, whether the write succeeded or not.
+ */
+export async function asMysqlActor<T>(trx: Db, actor: string, write: () => Promise<T>): Promise<T> {
+  await sql`SET @realtime_orders_actor = ${actor}`.execute(trx);
+  try {
+    return await write();
+  } finally {
+    await sql`SET @realtime_orders_actor = NULL`.execute(trx);
+  }
 }
 
 const COLUMN_FIELDS: Record<string, string> = { customer_name: 'customerName', product_name: 'productName' };

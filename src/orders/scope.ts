@@ -2,6 +2,7 @@ import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Database } from '../db/database.ts';
 import { isMysqlDb } from '../db/mysql.ts';
 import { DomainError } from '../errors.ts';
+import { asMysqlActor } from './mysql-writes.ts';
 import type { Order } from './order.ts';
 import {
   createOrder,
@@ -104,15 +105,15 @@ async function lockOwn(trx: Db, scope: OrderScope, id: unknown): Promise<void> {
  * Runs a write in a transaction that names its actor: the change log's `actor` default reads the
  * setting `realtime_orders.actor` (migrations/2026-11-27T12-00_api-actor.ts), local to the
  * transaction, so the pooled session's other transactions keep today's application name and user.
+ * MySQL/MariaDB: a user variable read by the triggers, set for the transaction (asMysqlActor).
  * Without an actor or a customer, the write runs as before, in one statement.
  */
 function asActor<T>(db: Db, scope: OrderScope, write: (trx: Db) => Promise<T>): Promise<T> {
   if (scope.actor === undefined && scope.customer === undefined) return write(db);
   return db.transaction().execute(async (trx: Transaction<Database>) => {
-    // MySQL/MariaDB: the binary log does not say who wrote; changedBy stays null there.
-    if (scope.actor !== undefined && !isMysqlDb(trx)) {
-      await sql`SELECT set_config('realtime_orders.actor', ${scope.actor}, true)`.execute(trx);
-    }
+    if (scope.actor === undefined) return write(trx);
+    if (isMysqlDb(trx)) return asMysqlActor(trx, scope.actor, () => write(trx));
+    await sql`SELECT set_config('realtime_orders.actor', ${scope.actor}, true)`.execute(trx);
     return write(trx);
   });
 }

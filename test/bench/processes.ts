@@ -58,11 +58,7 @@ export function startService(databaseUrl: string, env: Record<string, string> = 
   return serve(args, { DATABASE_URL: databaseUrl, ...env }, 'is ready', '/graphql');
 }
 
-export function startFloor(databaseUrl: string): Promise<Served> {
-  return serve(
-    ['--import', 'tsx', 'test/bench/floor.ts'],
-    { DATABASE_URL: databaseUrl },
-    'floor is ready',
-    '/',
-  );
+/** The floor: test/bench/floor.ts, or `script` (test/bench/mariadb-floor.ts on MariaDB). */
+export function startFloor(databaseUrl: string, script = 'test/bench/floor.ts'): Promise<Served> {
+  return serve(['--import', 'tsx', script], { DATABASE_URL: databaseUrl }, 'floor is ready', '/');
 }

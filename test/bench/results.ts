@@ -21,18 +21,24 @@ export interface Report {
   loadBefore: string;
   loadAfter: string;
   pgbench: string | undefined;
+  /** Another report beside RESULTS.md (the MariaDB run): its file, notes, title and what it ran against. */
+  file?: string;
+  notes?: string;
+  title?: string;
+  /** Replaces the lines on the writers and on PostgreSQL's floor. */
+  about?: string[];
 }
 
 export function writeResults(report: Report): string {
   const cpus = os.cpus();
   const machine = `${cpus.length} × ${cpus[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}, Node ${process.version}`;
-  const file = path.resolve('test/bench/RESULTS.md');
-  const notes = path.resolve('test/bench/notes.md');
+  const file = path.resolve(report.file ?? 'test/bench/RESULTS.md');
+  const notes = path.resolve(report.notes ?? 'test/bench/notes.md');
   const verdict = (r: Row) => (r.met === undefined ? '' : r.met ? 'met' : 'NOT MET');
   writeFileSync(
     file,
     [
-      '# Benchmark results',
+      report.title ?? '# Benchmark results',
       '',
       `Written by \`npm run bench\`${report.quick ? ' (`--quick`)' : ''}. Do not edit by hand.`,
       '',
@@ -43,11 +49,15 @@ export function writeResults(report: Report): string {
       `- Load average (1/5/15 min) before: ${report.loadBefore}; after: ${report.loadAfter}.` +
         ' The database, the server, the floor and the load driver share these cores; other processes' +
         ' may have loaded the machine too (see the notes below), so ratios to the floor are what count.',
-      `- Writers: ${report.pgbench ? `pgbench (${report.pgbench})` : 'the Node driver (no pgbench found)'}, 8 clients.`,
-      `- Whole run: ${report.minutes.toFixed(1)} minutes.`,
-      '',
-      'The floor (test/bench/floor.ts): a row trigger sends each row as JSON with `pg_notify`, one',
-      'LISTEN connection, a raw `ws` broadcast; no GraphQL, no durability.',
+      ...(report.about
+        ? [`- Whole run: ${report.minutes.toFixed(1)} minutes.`, '', ...report.about]
+        : [
+            `- Writers: ${report.pgbench ? `pgbench (${report.pgbench})` : 'the Node driver (no pgbench found)'}, 8 clients.`,
+            `- Whole run: ${report.minutes.toFixed(1)} minutes.`,
+            '',
+            'The floor (test/bench/floor.ts): a row trigger sends each row as JSON with `pg_notify`, one',
+            'LISTEN connection, a raw `ws` broadcast; no GraphQL, no durability.',
+          ]),
       '',
       '| measure | floor | service | target | |',
       '|---|---|---|---|---|',

@@ -9,6 +9,8 @@
  * gives other node arguments ('--import tsx src/main.ts'); BENCH_SERVICE_NODE_ARGS passes node
  * flags (--cpu-prof).
  * test/bench/notes.md (the analysis of the gaps) is appended to RESULTS.md.
+ * BENCH_MYSQL_URL=mysql://root@127.0.0.1:3306 (or --mariadb) runs the same scenarios on MariaDB
+ * instead (test/bench/mariadb.ts) and writes test/bench/RESULTS-mariadb.md.
  */
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -531,4 +533,36 @@ async function main() {
   console.log(`\nwrote ${file}`);
 }
 
-await main();
+/** BENCH_MYSQL_URL or --mariadb: the MariaDB/MySQL run (test/bench/mariadb.ts) instead, to RESULTS-mariadb.md. */
+async function mariadb(serverUrl: string) {
+  const { runMariadb } = await import('./mariadb.ts');
+  const loadBefore = load();
+  const started = Date.now();
+  const { rows: measured, about } = await runMariadb({ serverUrl, quick, wanted, repeat });
+  let commit = 'unknown';
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    if (execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).trim())
+      commit += ' (with uncommitted changes)';
+  } catch {}
+  const file = writeResults({
+    rows: measured,
+    commit,
+    quick,
+    runs: RUNS,
+    minutes: (Date.now() - started) / 60_000,
+    loadBefore,
+    loadAfter: load(),
+    pgbench: undefined,
+    file: 'test/bench/RESULTS-mariadb.md',
+    notes: 'test/bench/notes-mariadb.md',
+    title: '# Benchmark results on MariaDB',
+    about,
+  });
+  console.log(`\nwrote ${file}`);
+}
+
+const mysqlServer =
+  process.env.BENCH_MYSQL_URL ??
+  (process.argv.includes('--mariadb') ? 'mysql://root@127.0.0.1:3306' : undefined);
+await (mysqlServer ? mariadb(mysqlServer) : main());

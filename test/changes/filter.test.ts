@@ -91,8 +91,8 @@ test('a malformed id in a filter is BAD_USER_INPUT', async () => {
   expect(errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT' });
 });
 
-// PostgreSQL only: the binary log does not name the writing session, so changedBy is null on
-// MySQL (README, MySQL and MariaDB).
+// PostgreSQL only: MySQL sessions have no application name (MySQL's changedBy, the API's subject
+// or the session's user, is checked in test/mysql/changed-by.test.ts).
 test.skipIf(onMysql)(
   'changedBy names the writing session: the service itself, or another client by its application_name',
   async () => {

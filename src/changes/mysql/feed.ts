@@ -12,6 +12,7 @@ import { readHistory } from '../history-pages.ts';
 import { plainChange } from '../plain-change.ts';
 import type { Cursor, Position } from '../position.ts';
 import { startCursor, unavailableIfUnreachable } from '../reader-start.ts';
+import { RecentWindow } from '../recent-window.ts';
 import { serialized } from '../serialized.ts';
 import type { ChangeSource, FeedStatus, SubscribeOptions } from '../source.ts';
 import { SubscriptionStreams } from '../subscription-stream.ts';
@@ -32,19 +33,31 @@ export interface MysqlChangeFeedOptions {
   checkIntervalMs?: number;
   /** How long the capture's check may go unanswered before its connection counts as dead (5000 ms). */
   checkTimeoutMs?: number;
+  /** How many recent changes live subscribers read from memory (default 10,000). */
+  windowSize?: number;
+  /** Changes read from the binary log that may wait for the database (BinlogCapture). */
+  backlogLimit?: number;
 }
+
+const at = (seq: number): Position => ({ tick: seq, last: 0, seq: 0 });
 
 /**
  * The change feed on MySQL/MariaDB, behind the same interface and with the same guarantees as
  * PostgreSQL's (feed.ts): the binlog capture records committed transactions in commit order, and
- * every reader walks the log by seq with the same CursorReader, filters and cursors.
+ * every reader walks the log by seq with the same CursorReader, filters and cursors. As on
+ * PostgreSQL, each advance of the head reads the new entries once into a window of recent ones,
+ * which live subscribers read from memory instead of each querying the log.
  */
 export class MysqlChangeFeed implements ChangeSource {
   readonly changeLog: MysqlChangeLog;
   private readonly capture: BinlogCapture;
   private head: number | undefined;
   private readonly waiters = new HeadWaiters();
-  private readonly streams = new SubscriptionStreams((position, signal) => this.readFrom(position, signal));
+  private window: RecentWindow | undefined;
+  // Pages from the window are read without I/O: a reader with more to read yields between them.
+  private readonly streams = new SubscriptionStreams((position, signal) => this.readFrom(position, signal), {
+    yieldAfter: (page) => this.head !== undefined && page.position.tick < this.head,
+  });
   private readonly health = new ConnectionHealth();
   private stopped = false;
   private timers: NodeJS.Timeout[] = [];
@@ -59,6 +72,7 @@ export class MysqlChangeFeed implements ChangeSource {
       log: options.log,
       checkIntervalMs: options.checkIntervalMs,
       checkTimeoutMs: options.checkTimeoutMs,
+      backlogLimit: options.backlogLimit,
       onApplied: () => this.refreshHead(),
       onUp: () => {
         this.health.up();
@@ -70,6 +84,7 @@ export class MysqlChangeFeed implements ChangeSource {
 
   async start(): Promise<void> {
     this.head = await this.changeLog.latestSeq();
+    this.window = new RecentWindow(this.options.windowSize ?? 10_000, at(this.head));
     this.waiters.wake();
     this.capture.start();
     await this.health.firstConnection(10_000);
@@ -138,6 +153,7 @@ export class MysqlChangeFeed implements ChangeSource {
         await this.waiters.next(signal);
         continue;
       }
+      if (this.window?.covers(position)) return this.window.read(position, at(head), this.pageSize);
       try {
         return await this.changeLog.readAfter(position, this.pageSize, head);
       } catch (error) {
@@ -153,6 +169,23 @@ export class MysqlChangeFeed implements ChangeSource {
     try {
       const latest = await this.changeLog.latestSeq();
       if (this.head === undefined || latest > this.head) {
+        const head = this.head;
+        // The capture commits one transaction after the other, so every seq up to `latest` is
+        // visible now: the window gets exactly the entries between the old head and the new.
+        if (this.window && head !== undefined) {
+          const size = this.options.windowSize ?? 10_000;
+          // Too many to hold (seqs between the heads bound the count): readers behind the new head
+          // read the log at their own pace, and a burst is not read here just to be dropped.
+          if (latest - head >= size) this.window.reset(at(latest));
+          else {
+            // A failed read (a lost connection, history pruned meanwhile) empties the window
+            // instead of holding the head back: readers then read the log, and get its errors.
+            const page = await this.changeLog.readAfter(at(head), size, latest).catch(() => undefined);
+            if (this.head !== head) return;
+            if (page) this.window.append(page.entries);
+            else this.window.reset(at(latest));
+          }
+        }
         this.head = latest;
         this.waiters.wake();
       }
