@@ -22,10 +22,10 @@ export class MysqlGatedPool implements MysqlPool {
   ) {
     this.gate = new ConnectionGate<PoolConnection>(
       {
-        probe: (timeoutMs) => probe(connectionOptions, timeoutMs),
+        probe: (timeoutMs) => probeMysql(connectionOptions, timeoutMs),
         destroy: destroyConnectionSocket,
         // "Too many connections": up, and full.
-        isFull: (error) => FULL_CODES.has((error as { code?: unknown }).code as string),
+        isFull: isMysqlFull,
         // Beyond MariaDB's max_statement_time (30 s) and InnoDB's lock wait (50 s) of the pool's
         // sessions (mysql.ts), after which the server would have answered.
         hungMs: 60_000,
@@ -76,6 +76,11 @@ export class MysqlGatedPool implements MysqlPool {
 
 const FULL_CODES = new Set(['ER_CON_COUNT_ERROR', 'ER_TOO_MANY_USER_CONNECTIONS']);
 
+/** Whether a connection was refused because the server is full (it is up, and answered). */
+export function isMysqlFull(error: unknown): boolean {
+  return FULL_CODES.has((error as { code?: unknown } | undefined)?.code as string);
+}
+
 /** What Kysely uses of a pooled connection; a release tells the gate the checkout ended. */
 class GatedConnection implements MysqlPoolConnection {
   constructor(
@@ -109,7 +114,8 @@ function destroyConnectionSocket(connection: PoolConnection): void {
   );
 }
 
-async function probe(options: ConnectionOptions, timeoutMs: number): Promise<void> {
+/** A fresh connection and `SELECT 1` within `timeoutMs`; rejects with why not. */
+export async function probeMysql(options: ConnectionOptions, timeoutMs: number): Promise<void> {
   const connection = createConnection({ ...options, connectTimeout: timeoutMs });
   connection.on('error', () => {});
   try {
