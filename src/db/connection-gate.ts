@@ -54,6 +54,7 @@ export class ConnectionGate<Connection> {
   private ended = false;
   private readonly watchdog: NodeJS.Timeout;
   private readonly stallMs: number;
+  private readonly reported = new WeakSet<object>();
 
   /** Connection-class errors seen so far: sessions lost, connections refused (a metric). */
   connectionErrors = 0;
@@ -111,9 +112,14 @@ export class ConnectionGate<Connection> {
     this.connections.delete(connection);
   }
 
-  /** Tells the gate about an error; a connection error starts a probe. */
+  /** Tells the gate about an error; a connection error starts a probe. Each error counts once. */
   report(error: unknown): void {
     if (!isConnectionError(error)) return;
+    // A driver may hand the same error to the query and to the connection's 'error' listeners.
+    if (typeof error === 'object' && error !== null) {
+      if (this.reported.has(error)) return;
+      this.reported.add(error);
+    }
     this.connectionErrors++;
     void this.probe();
   }

@@ -88,12 +88,26 @@ class GatedConnection implements MysqlPoolConnection {
     private readonly gate: ConnectionGate<PoolConnection>,
   ) {}
 
-  // Passed through as called: with a callback (a query), or without (a stream).
-  readonly query = ((...args: unknown[]) =>
-    (this.connection.query as (...args: unknown[]) => unknown).apply(
-      this.connection,
-      args,
-    )) as MysqlPoolConnection['query'];
+  // Passed through as called: with a callback (a query), or without (a stream). Its errors go to
+  // the gate too: a session ended by the server reaches only the query (mysql2 has dropped the
+  // connection from the pool by then, and no longer emits 'error' on it).
+  readonly query = ((
+    sql: string,
+    parameters: unknown[],
+    callback?: (error: unknown, result: never) => void,
+  ) => {
+    const query = this.connection.query as (...args: unknown[]) => {
+      on(event: 'error', listener: (error: unknown) => void): unknown;
+    };
+    if (callback)
+      return query.call(this.connection, sql, parameters, (error: unknown, result: never) => {
+        if (error) this.gate.report(error);
+        callback(error, result);
+      });
+    const streaming = query.call(this.connection, sql, parameters);
+    streaming.on('error', (error) => this.gate.report(error));
+    return streaming;
+  }) as unknown as MysqlPoolConnection['query'];
 
   release(): void {
     this.gate.released(this.connection);
