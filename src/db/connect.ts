@@ -1,10 +1,14 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
-import { ConnectionGate, type ConnectionGateOptions } from './connection-gate.ts';
+import { type ConnectionGateOptions, registerGate } from './connection-gate.ts';
 import type { Database } from './database.ts';
+import { PgGatedPool } from './pg-gated-pool.ts';
 import { sessionOptions, setVersionedSettings } from './session-settings.ts';
 
 export type Db = Kysely<Database>;
+
+// Where /metrics has always taken them from; the gate is the same on MySQL/MariaDB.
+export { type DatabaseStatus, databaseStatus } from './connection-gate.ts';
 
 /**
  * How long a checkout may wait for a connection, or a connection for the server: a server that
@@ -31,35 +35,13 @@ export function createPool(connectionString: string, max = 10): pg.Pool {
  * while the database is unreachable queries fail at once with SERVICE_UNAVAILABLE.
  */
 export function createDb(pool: pg.Pool, options: ConnectionGateOptions = {}): Db {
-  const gate = new ConnectionGate(pool, options);
+  const gated = new PgGatedPool(pool, options);
   const db = new Kysely<Database>({
     dialect: new PostgresDialect({
-      pool: gate,
+      pool: gated,
       onCreateConnection: setVersionedSettings,
     }),
   });
-  gates.set(db, gate);
+  registerGate(db, gated.gate);
   return db;
-}
-
-const gates = new WeakMap<Db, ConnectionGate>();
-
-export interface DatabaseStatus {
-  /** False while the gate refuses requests because the database does not answer. */
-  reachable: boolean;
-  /** Why not, when not. */
-  reason: string | undefined;
-  /** Connection-class errors seen since start. */
-  connectionErrors: number;
-}
-
-/** What the connection gate of `db` knows (for /metrics); undefined for a Db made elsewhere. */
-export function databaseStatus(db: Db): DatabaseStatus | undefined {
-  const gate = gates.get(db);
-  if (!gate) return undefined;
-  return {
-    reachable: gate.reason === undefined,
-    reason: gate.reason,
-    connectionErrors: gate.connectionErrors,
-  };
 }

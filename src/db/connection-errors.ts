@@ -26,7 +26,17 @@ const SOCKET_CODES = new Set([
   'ER_SERVER_SHUTDOWN',
   'ER_CON_COUNT_ERROR',
   'ER_TOO_MANY_USER_CONNECTIONS',
+  'ER_CLIENT_INTERACTION_TIMEOUT', // MySQL 8: the server ended an idle session (wait_timeout)
+  'ER_NET_READ_ERROR',
+  'ER_NET_READ_INTERRUPTED',
+  'ER_NET_ERROR_ON_WRITE',
+  'ER_NET_WRITE_INTERRUPTED',
 ]);
+// MySQL/MariaDB error numbers of the same kind, for the ones mysql2 has no name for (it leaves
+// `code` undefined): 1927 is MariaDB's "Connection was killed" (KILL CONNECTION mid-statement).
+// 1040 too many connections, 1053 shutdown in progress, 1203 too many connections of one user,
+// 4031 an idle session ended by the server.
+const MYSQL_ERRNOS = new Set([1040, 1053, 1203, 1927, 4031]);
 // pg's own errors carry no code, only these messages.
 const PG_MESSAGES = [
   /^Connection terminated/, // "... unexpectedly", "... due to connection timeout"
@@ -44,13 +54,19 @@ const PG_MESSAGES = [
 export function isConnectionError(error: unknown): boolean {
   if (error instanceof DomainError) return error.code === 'SERVICE_UNAVAILABLE';
   if (!error || typeof error !== 'object') return false;
-  const { code, message, errors, cause } = error as {
+  const { code, message, errors, cause, errno, sqlState } = error as {
     code?: unknown;
     message?: unknown;
     errors?: unknown;
     cause?: unknown;
+    errno?: unknown;
+    sqlState?: unknown;
   };
   if (typeof code === 'string' && (CONNECTION_SQLSTATE.test(code) || SOCKET_CODES.has(code))) return true;
+  // mysql2's server errors: the number, and the SQLSTATE (class 08, connection exception, as above).
+  if (typeof sqlState === 'string' && typeof errno === 'number') {
+    if (MYSQL_ERRNOS.has(errno) || sqlState.startsWith('08')) return true;
+  }
   if (typeof message === 'string' && typeof code !== 'string' && PG_MESSAGES.some((m) => m.test(message))) {
     return true;
   }

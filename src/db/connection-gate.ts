@@ -1,8 +1,8 @@
-import type { PostgresPool, PostgresPoolClient } from 'kysely';
-import pg from 'pg';
-import { withDeadline } from '../deadline.ts';
 import type { Logger } from '../log.ts';
 import { isConnectionError, serviceUnavailable } from './connection-errors.ts';
+
+// feed-connection.ts takes it from here; the pg-specific socket handling lives in pg-socket.ts.
+export { destroySocket } from './pg-socket.ts';
 
 export interface ConnectionGateOptions {
   log?: Logger;
@@ -10,102 +10,124 @@ export interface ConnectionGateOptions {
   probeTimeoutMs?: number;
   /** While the database is unreachable, probe this often (default 1000 ms). */
   probeIntervalMs?: number;
-  /** A client checked out this long makes the gate ask whether the database still answers (default 2000 ms). */
+  /** A connection checked out this long makes the gate ask whether the database still answers (default 2000 ms). */
   stallMs?: number;
   /**
-   * A checkout held this long is taken for dead and its socket destroyed (default 40 s: longer
-   * than the pool's statement_timeout, after which the server would have answered).
+   * A checkout held this long is taken for dead and its socket destroyed (default: the driver's,
+   * longer than the session's statement limit, after which the server would have answered).
    */
   hungMs?: number;
   /** Called when the database becomes unreachable (a reason) or reachable again (undefined). */
   onChange?: (reason: string | undefined) => void;
 }
 
+/** What the gate needs of a driver: the two things that differ between pg and mysql2. */
+export interface GateDriver<Connection> {
+  /** Opens a fresh connection and runs `SELECT 1` within `timeoutMs`; rejects with why not. */
+  probe(timeoutMs: number): Promise<void>;
+  /** Destroys the connection's socket, so that what waits on it fails now and the pool drops it. */
+  destroy(connection: Connection): void;
+  /** Whether a failed probe's error says the server answered but is full ("too many connections"). */
+  isFull(error: unknown): boolean;
+  /** The default of `hungMs` for this driver's sessions. */
+  hungMs: number;
+}
+
 /**
- * Stands between the pool and Kysely so that, while the database cannot be reached, queries and
- * mutations fail at once with SERVICE_UNAVAILABLE instead of each waiting for a timeout.
+ * Stands between a pool and Kysely so that, while the database cannot be reached, queries and
+ * mutations fail at once with SERVICE_UNAVAILABLE instead of each waiting for a timeout. The same
+ * state machine for PostgreSQL and MySQL/MariaDB; pg-gated-pool.ts and mysql-gated-pool.ts tell
+ * it what their pools do (`tracked`, `acquired`, `released`, `forget`, `report`) and ask it
+ * before each checkout (`admit`).
  *
- * A connection error on any pooled client, or a client checked out for longer than `stallMs`,
- * starts a probe on a fresh connection. Only a failed probe closes the gate: a session killed by
- * pg_terminate_backend, a query that waits for a lock, or a server that is up but full (53300)
- * leaves it open. While closed, checkouts are refused at once and the probe repeats; the first
- * probe that succeeds opens it again. A failed probe also destroys the stalled checkouts: on a
- * network that dropped silently their queries would otherwise wait for TCP to give up (minutes).
- *
- * Every client the pool creates gets an error listener here: pg's pool listens only on idle
- * clients, and a client that loses its session while checked out (Kysely holds one for a whole
- * transaction) would otherwise emit an unhandled 'error' and end the process.
+ * A connection error on any pooled connection, or a connection checked out for longer than
+ * `stallMs`, starts a probe on a fresh connection. Only a failed probe closes the gate: a session
+ * killed by a DBA, a query that waits for a lock, or a server that is up but full leaves it open.
+ * While closed, checkouts are refused at once and the probe repeats; the first probe that succeeds
+ * opens it again. A failed probe also destroys the stalled checkouts: on a network that dropped
+ * silently their queries would otherwise wait for TCP to give up (minutes, or for ever).
  */
-export class ConnectionGate implements PostgresPool {
-  private readonly clients = new Map<pg.PoolClient, number | undefined>();
+export class ConnectionGate<Connection> {
+  private readonly connections = new Map<Connection, number | undefined>();
   private unreachable: string | undefined;
   private probing: Promise<void> | undefined;
   private ended = false;
   private readonly watchdog: NodeJS.Timeout;
+  private readonly stallMs: number;
+  private readonly reported = new WeakSet<object>();
+
+  /** Connection-class errors seen so far: sessions lost, connections refused (a metric). */
+  connectionErrors = 0;
 
   constructor(
-    readonly pool: pg.Pool,
+    private readonly driver: GateDriver<Connection>,
     private readonly options: ConnectionGateOptions = {},
   ) {
-    pool.on('connect', (client) => {
-      this.clients.set(client, undefined);
-      client.on('error', (error) => this.report(error));
-    });
-    pool.on('acquire', (client) => this.clients.set(client, Date.now()));
-    pool.on('release', (_error, client) => this.clients.has(client) && this.clients.set(client, undefined));
-    pool.on('remove', (client) => this.clients.delete(client));
-    // An idle client losing its server: the pool drops it; the gate checks whether that was all.
-    pool.on('error', (error) => this.report(error));
-    const stallMs = options.stallMs ?? 2_000;
-    const hungMs = options.hungMs ?? 40_000;
+    this.stallMs = options.stallMs ?? 2_000;
+    const hungMs = options.hungMs ?? driver.hungMs;
     this.watchdog = setInterval(
       () => {
         const now = Date.now();
         let stalled = false;
-        for (const [client, since] of this.clients) {
+        for (const [connection, since] of this.connections) {
           if (since === undefined) continue;
-          if (now - since > stallMs) stalled = true;
+          if (now - since > this.stallMs) stalled = true;
           if (now - since > hungMs) {
             options.log?.warn({ heldMs: now - since }, 'a database connection stopped answering; dropped');
-            streamOf(client)?.destroy();
+            driver.destroy(connection);
           }
         }
         if (stalled) void this.probe();
       },
-      Math.max(250, stallMs / 2),
+      Math.max(250, this.stallMs / 2),
     );
     this.watchdog.unref();
   }
-
-  /** Connection-class errors seen so far: sessions lost, connections refused (a metric). */
-  connectionErrors = 0;
 
   /** Why the database is considered unreachable, or undefined while it answers. */
   get reason(): string | undefined {
     return this.unreachable;
   }
 
-  async connect(): Promise<PostgresPoolClient> {
+  /** Throws SERVICE_UNAVAILABLE while the gate is closed; called before every checkout. */
+  admit(): void {
     if (this.unreachable !== undefined) throw serviceUnavailable();
-    try {
-      return await this.pool.connect();
-    } catch (error) {
-      this.report(error);
-      throw error;
-    }
   }
 
-  async end(): Promise<void> {
-    this.ended = true;
-    clearInterval(this.watchdog);
-    await this.pool.end();
+  /** A connection the pool opened (idle until `acquired`). */
+  tracked(connection: Connection): void {
+    this.connections.set(connection, undefined);
   }
 
-  /** Tells the gate about an error; a connection error starts a probe. */
+  acquired(connection: Connection): void {
+    this.connections.set(connection, Date.now());
+  }
+
+  released(connection: Connection): void {
+    if (this.connections.has(connection)) this.connections.set(connection, undefined);
+  }
+
+  /** A connection the pool dropped. */
+  forget(connection: Connection): void {
+    this.connections.delete(connection);
+  }
+
+  /** Tells the gate about an error; a connection error starts a probe. Each error counts once. */
   report(error: unknown): void {
     if (!isConnectionError(error)) return;
+    // A driver may hand the same error to the query and to the connection's 'error' listeners.
+    if (typeof error === 'object' && error !== null) {
+      if (this.reported.has(error)) return;
+      this.reported.add(error);
+    }
     this.connectionErrors++;
     void this.probe();
+  }
+
+  /** Stops probing and watching; the adapter ends its pool. */
+  close(): void {
+    this.ended = true;
+    clearInterval(this.watchdog);
   }
 
   private probe(): Promise<void> {
@@ -118,10 +140,13 @@ export class ConnectionGate implements PostgresPool {
   private async probeUntilReachable(): Promise<void> {
     const { probeTimeoutMs = 2_000, probeIntervalMs = 1_000, log } = this.options;
     while (!this.ended) {
-      const failure = await this.probeOnce(probeTimeoutMs);
-      if (failure === undefined || failure.code === '53300') {
-        // Answered (even "too many clients": it is up and full). Connections the pool holds still
-        // work; only requests that need a new one fail, and at once, as the server refuses them.
+      const failure = await this.driver.probe(probeTimeoutMs).then(
+        () => undefined,
+        (error: unknown) => error ?? new Error('the probe failed'),
+      );
+      if (failure === undefined || this.driver.isFull(failure)) {
+        // Answered (even "too many connections": it is up and full). Connections the pool holds
+        // still work; only requests that need a new one fail, and at once, as the server refuses them.
         if (this.unreachable !== undefined) {
           log?.info('the database answers again');
           this.unreachable = undefined;
@@ -130,12 +155,10 @@ export class ConnectionGate implements PostgresPool {
         return;
       }
       if (this.unreachable === undefined) {
-        log?.warn(
-          { reason: failure.message },
-          'the database is unreachable; queries fail with SERVICE_UNAVAILABLE',
-        );
-        this.unreachable = failure.message;
-        this.options.onChange?.(failure.message);
+        const reason = (failure as { message?: string }).message || String(failure);
+        log?.warn({ reason }, 'the database is unreachable; queries fail with SERVICE_UNAVAILABLE');
+        this.unreachable = reason;
+        this.options.onChange?.(reason);
       }
       this.destroyStalled();
       await new Promise((resolve) => setTimeout(resolve, probeIntervalMs).unref());
@@ -147,35 +170,36 @@ export class ConnectionGate implements PostgresPool {
   // on a full server they are the slots this service still has.
   private destroyStalled(): void {
     const now = Date.now();
-    for (const [client, since] of this.clients) {
-      if (since !== undefined && now - since > (this.options.stallMs ?? 2_000)) streamOf(client)?.destroy();
-    }
-  }
-
-  /** undefined when the database answered, else why not. */
-  private async probeOnce(timeoutMs: number): Promise<{ message: string; code?: string } | undefined> {
-    const client = new pg.Client({ ...this.pool.options, connectionTimeoutMillis: timeoutMs });
-    client.on('error', () => {});
-    try {
-      await withDeadline(
-        client.connect().then(() => client.query('SELECT 1')),
-        timeoutMs,
-      );
-      return undefined;
-    } catch (error) {
-      const { message, code } = error as { message?: string; code?: unknown };
-      return { message: message || String(error), code: typeof code === 'string' ? code : undefined };
-    } finally {
-      destroySocket(client);
+    for (const [connection, since] of this.connections) {
+      if (since !== undefined && now - since > this.stallMs) this.driver.destroy(connection);
     }
   }
 }
 
-const streamOf = (client: pg.Client) =>
-  (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream;
+/** What the connection gate of a Kysely instance knows (for /metrics). */
+export interface DatabaseStatus {
+  /** False while the gate refuses requests because the database does not answer. */
+  reachable: boolean;
+  /** Why not, when not. */
+  reason: string | undefined;
+  /** Connection-class errors seen since start. */
+  connectionErrors: number;
+}
 
-// end() waits for the server to acknowledge, which never happens on a dead network.
-export function destroySocket(client: pg.Client): void {
-  streamOf(client)?.destroy();
-  client.end().catch(() => {});
+const gates = new WeakMap<object, ConnectionGate<unknown>>();
+
+/** Records `gate` as the one in front of `db`'s pool (createDb, createMysqlDb). */
+export function registerGate<Connection>(db: object, gate: ConnectionGate<Connection>): void {
+  gates.set(db, gate as ConnectionGate<unknown>);
+}
+
+/** What the connection gate of `db` knows (for /metrics); undefined for a Db made elsewhere. */
+export function databaseStatus(db: object): DatabaseStatus | undefined {
+  const gate = gates.get(db);
+  if (!gate) return undefined;
+  return {
+    reachable: gate.reason === undefined,
+    reason: gate.reason,
+    connectionErrors: gate.connectionErrors,
+  };
 }

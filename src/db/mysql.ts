@@ -1,6 +1,8 @@
 import { Kysely, MysqlAdapter, MysqlDialect } from 'kysely';
 import { createPool, type Pool, type PoolOptions } from 'mysql2';
+import { type ConnectionGateOptions, registerGate } from './connection-gate.ts';
 import type { Database } from './database.ts';
+import { MysqlGatedPool } from './mysql-gated-pool.ts';
 
 /** `mysql://` and `mariadb://` URLs select MySQL/MariaDB; anything else is PostgreSQL. */
 export function isMysqlUrl(url: string): boolean {
@@ -67,12 +69,20 @@ export function createMysqlPool(url: string, max = 10): Pool {
   pool.on('connection', (connection) => {
     // Queued before any query the pool hands this connection out for.
     connection.query(MYSQL_POOL_SESSION_SQL);
-    // A pooled connection whose server went away must not crash the process.
+    // A pooled connection whose server went away must not crash the process (the gate, when
+    // there is one, listens too).
     connection.on('error', () => {});
   });
   return pool;
 }
 
-export function createMysqlDb(url: string, max = 10): Kysely<Database> {
-  return new Kysely<Database>({ dialect: new MysqlDialect({ pool: createMysqlPool(url, max) }) });
+/**
+ * Kysely over a mysql2 pool behind a ConnectionGate, as createDb on PostgreSQL: while the database
+ * is unreachable queries fail at once with SERVICE_UNAVAILABLE, and /metrics reports it.
+ */
+export function createMysqlDb(url: string, max = 10, options: ConnectionGateOptions = {}): Kysely<Database> {
+  const gated = new MysqlGatedPool(createMysqlPool(url, max), mysqlOptions(url), options);
+  const db = new Kysely<Database>({ dialect: new MysqlDialect({ pool: gated }) });
+  registerGate(db, gated.gate);
+  return db;
 }

@@ -55,9 +55,10 @@ export async function startService(
   const databaseUrl = config.databaseUrl ?? (embedded as EmbeddedPostgres).url;
   // The URL alone chooses the database: mysql:// and mariadb:// are MySQL/MariaDB.
   const mysql = isMysqlUrl(databaseUrl);
+  const gateOptions = { log: log.child({ component: 'database' }) };
   const db = mysql
-    ? createMysqlDb(databaseUrl)
-    : createDb(createPool(databaseUrl), { log: log.child({ component: 'database' }) });
+    ? createMysqlDb(databaseUrl, 10, gateOptions)
+    : createDb(createPool(databaseUrl), gateOptions);
   const feedOptions = {
     db,
     connectionString: databaseUrl,

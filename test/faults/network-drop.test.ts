@@ -13,34 +13,28 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => {});
 });
 
-// MySQL: no connection gate or statement deadline yet (README, MySQL: differences and limits): a
-// request on a pooled connection that went silent waits for an answer that never comes.
-test.skipIf(onMysql)(
-  'the network to PostgreSQL silently dropped for 20 s, then restored: requests fail within seconds, then at once; nothing lost',
-  async () => {
-    const database = await createTestDatabase();
-    cleanups.push(() => database.drop());
-    // Only the service is behind the proxy; the writers reach the database directly and go on
-    // committing while the service cannot see it.
-    const proxy = await startSilentProxy(new URL(database.url));
-    cleanups.push(() => proxy.close());
-    await runOutageScenario(
-      cleanups,
-      database,
-      {
-        begin: async () => proxy.silence(),
-        end: async () => proxy.restore(),
-        durationMs: 20_000,
-        // A silent network is noticed by the gate's probe (a stalled request, then 2 s without an
-        // answer), at most about 5 s in; from then on requests fail at once.
-        settleMs: 8_000,
-        requestsMayHang: true,
-      },
-      proxy.url,
-    );
-  },
-  90_000,
-);
+test(`the network to ${onMysql ? 'MySQL/MariaDB' : 'PostgreSQL'} silently dropped for 20 s, then restored: requests fail within seconds, then at once; nothing lost`, async () => {
+  const database = await createTestDatabase();
+  cleanups.push(() => database.drop());
+  // Only the service is behind the proxy; the writers reach the database directly and go on
+  // committing while the service cannot see it.
+  const proxy = await startSilentProxy(new URL(database.url));
+  cleanups.push(() => proxy.close());
+  await runOutageScenario(
+    cleanups,
+    database,
+    {
+      begin: async () => proxy.silence(),
+      end: async () => proxy.restore(),
+      durationMs: 20_000,
+      // A silent network is noticed by the gate's probe (a stalled request, then 2 s without an
+      // answer), at most about 5 s in; from then on requests fail at once.
+      settleMs: 8_000,
+      requestsMayHang: true,
+    },
+    proxy.url,
+  );
+}, 90_000);
 
 test("the change feed's own connections silenced (LISTEN, or the binary-log capture): noticed within seconds, and every subscriber catches up", async () => {
   const database = await createTestDatabase();

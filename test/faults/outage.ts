@@ -1,6 +1,5 @@
 import { expect } from 'vitest';
 import { changeKey, expectExactDelivery, receivedKey, waitForCount } from '../changes/harness.ts';
-import { onMysql } from '../helpers/backend-under-test.ts';
 import type { TestDatabase } from '../helpers/database.ts';
 import { startTestService } from '../helpers/service.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -155,12 +154,9 @@ export async function runOutageScenario(
   expect(duringOutage.length).toBeGreaterThan(3);
   expect(metricsDuring.get('realtime_orders_feed_listening')).toBe(0);
   const metricsAfter = await metricsOf(service.url);
-  // MySQL has no connection gate yet (README, MySQL: differences and limits), which these report.
-  if (!onMysql) {
-    expect(metricsDuring.get('realtime_orders_database_reachable')).toBe(0);
-    expect(metricsAfter.get('realtime_orders_database_reachable')).toBe(1);
-    expect(metricsAfter.get('realtime_orders_database_connection_errors_total')).toBeGreaterThan(0);
-  }
+  expect(metricsDuring.get('realtime_orders_database_reachable')).toBe(0);
+  expect(metricsAfter.get('realtime_orders_database_reachable')).toBe(1);
+  expect(metricsAfter.get('realtime_orders_database_connection_errors_total')).toBeGreaterThan(0);
   expect(metricsAfter.get('realtime_orders_feed_connection_losses_total')).toBeGreaterThanOrEqual(1);
   // Every write through the service that failed, failed clearly, and soon.
   const bound = outage.requestsMayHang ? 10_000 : AT_ONCE_MS;

@@ -1,6 +1,5 @@
 import { afterAll, expect, test } from 'vitest';
 import { expectExactDelivery, waitForCount } from '../changes/harness.ts';
-import { onMysql } from '../helpers/backend-under-test.ts';
 import { startTestService } from '../helpers/service.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { endServiceSessions, writerUrlOf } from './backend-faults.ts';
@@ -59,11 +58,8 @@ test('every session of the service ended (pg_terminate_backend, KILL CONNECTION)
   expect(terminated, 'backends terminated').toBeGreaterThanOrEqual(10);
   const metrics = await metricsOf(service.url);
   expect(metrics.get('realtime_orders_feed_connection_losses_total')).toBeGreaterThanOrEqual(5);
-  // MySQL has no connection gate yet (README, MySQL: differences and limits), which these count.
-  if (!onMysql) {
-    expect(metrics.get('realtime_orders_database_connection_errors_total')).toBeGreaterThan(0);
-    expect(metrics.get('realtime_orders_database_reachable'), 'a killed session is not an outage').toBe(1);
-  }
+  expect(metrics.get('realtime_orders_database_connection_errors_total')).toBeGreaterThan(0);
+  expect(metrics.get('realtime_orders_database_reachable'), 'a killed session is not an outage').toBe(1);
   expect(statuses, '/ready reported the fault').toContain(503);
   expect(
     writes.committed.length,

@@ -1,6 +1,7 @@
 import ZongJi, { type BinlogEvent, type RowData, type RowsEvent, type UpdateRowsEvent } from '@vlasky/zongji';
 import mysql from 'mysql2/promise';
 import { MYSQL_CAPTURE_SESSION_SQL, mysqlOptions } from '../../db/mysql.ts';
+import { isMysqlFull, probeMysql } from '../../db/mysql-gated-pool.ts';
 import { withDeadline } from '../../deadline.ts';
 import type { Logger } from '../../log.ts';
 import { DedicatedConnection } from '../dedicated-connection.ts';
@@ -34,7 +35,7 @@ export interface BinlogCaptureOptions {
  * A statement that records captured changes gives up after this long (a `LOCK TABLES
  * order_changes` held longer, or a connection gone silent), and the capture starts again from
  * the position in the database. The health check does not run behind it meanwhile, so that a
- * long recording is not taken for a dead connection.
+ * long recording is not taken for a dead connection; it asks on a fresh connection instead.
  */
 const RECORD_STATEMENT_TIMEOUT_MS = 60_000;
 
@@ -91,6 +92,12 @@ export class BinlogCapture extends DedicatedConnection {
         try {
           if (!this.recording)
             await withDeadline(conn.query('SELECT 1'), this.options.checkTimeoutMs ?? 5_000);
+          // A recording may take long (20,000 rows, a lock someone holds), but a network gone
+          // silent under it must still be noticed: a fresh connection asks whether the server answers.
+          else
+            await probeMysql(config, this.options.checkTimeoutMs ?? 5_000).catch((error) => {
+              if (!isMysqlFull(error)) throw error;
+            });
           if (!this.leader) await seekLeadership();
           timer = setTimeout(check, this.options.checkIntervalMs ?? 1_000);
         } catch (error) {
