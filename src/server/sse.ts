@@ -58,6 +58,8 @@ export function useGraphQLSSEWithErrors({
               contextValue,
               variableValues: params.variables,
               operationName: params.operationName,
+              // Distinct connections mode: the stream's one subscription writes to it directly.
+              rootValue: { direct: sinks.ownSink(req.raw)?.direct },
             };
             const operation = getOperationAST(document, params.operationName);
             const run = operation?.operation === 'subscription' ? enveloped.subscribe : enveloped.execute;
@@ -129,6 +131,11 @@ class EventStreamSinks {
   private readonly ofRequest = new WeakMap<Request, EventStreamSink>();
   private readonly byToken = new Map<string, EventStreamSink>();
 
+  /** The sink of an event stream request itself (distinct connections mode). */
+  ownSink(request: Request): EventStreamSink | undefined {
+    return this.ofRequest.get(request);
+  }
+
   ofOperation(req: {
     raw: Request;
     headers: { get(name: string): string | null | undefined };
@@ -162,40 +169,15 @@ class EventStreamSinks {
       context: api,
     });
     if (!body || typeof body === 'string') return new api.Response(body, init);
-    const own = sink ?? new EventStreamSink();
-    if (token !== null && !this.byToken.has(token)) this.byToken.set(token, own);
-    let ended = false;
-    const end = () => {
-      if (ended) return;
-      ended = true;
-      own.close();
-      if (token !== null && this.byToken.get(token) === own) this.byToken.delete(token);
+    if (!sink) throw new Error('graphql-sse answered a request without an event stream with one');
+    if (token !== null && !this.byToken.has(token)) this.byToken.set(token, sink);
+    sink.onEnd = () => {
+      if (token !== null && this.byToken.get(token) === sink) this.byToken.delete(token);
     };
-    const stream = new api.ReadableStream<Uint8Array>({
-      async pull(controller) {
-        const { done, value } = await body.next();
-        if (value != null) controller.enqueue(own.bytesOf(value));
-        if (done) {
-          end();
-          controller.close();
-        }
-      },
-      async cancel() {
-        end();
-        await body.return(undefined);
-      },
-    });
-    if (request.signal.aborted) {
-      end();
-      body.return(undefined);
-    } else {
-      request.signal.addEventListener('abort', () => {
-        if (ended) return;
-        end();
-        body.return(undefined);
-      });
-    }
-    return new api.Response(stream, init);
+    sink.attach(body);
+    if (request.signal.aborted) sink.readable.destroy();
+    else request.signal.addEventListener('abort', () => sink.readable.destroy(), { once: true });
+    return new api.Response(sink.readable as never, init);
   }
 }
 
