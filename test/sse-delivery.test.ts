@@ -22,15 +22,23 @@ const HISTORY = `query History($where: OrderChangeFilter, $after: String) {
     previous { customerName status }
   } }`;
 
-/** One raw SSE response (distinct connections mode) whose socket can be paused, parsed by hand. */
-function rawSseSubscription(service: TestService, variables: object) {
+/**
+ * One raw SSE response whose socket can be paused, parsed by hand: distinct connections mode (the
+ * operation in the stream's request), or single connection mode with `token` (the operation POSTed
+ * separately, as `op`).
+ */
+function rawSseSubscription(service: TestService, variables: object, token?: string) {
   const received: any[] = [];
   const other: string[] = [];
   let buffered = '';
   const url = new URL(`${service.url}/graphql/stream`);
   const req = request(url, {
-    method: 'POST',
-    headers: { accept: 'text/event-stream', 'content-type': 'application/json' },
+    method: token ? 'GET' : 'POST',
+    headers: {
+      accept: 'text/event-stream',
+      'content-type': 'application/json',
+      ...(token ? { 'x-graphql-event-stream-token': token } : {}),
+    },
   });
   const socket = new Promise<import('node:net').Socket>((resolve) => req.once('socket', resolve));
   req.on('response', (res) => {
@@ -43,14 +51,26 @@ function rawSseSubscription(service: TestService, variables: object) {
         buffered = buffered.slice(end + 2);
         end = buffered.indexOf('\n\n');
         if (event.startsWith('event: next\ndata: ')) {
-          received.push(JSON.parse(event.slice('event: next\ndata: '.length)).data.orderChanged);
+          const data = JSON.parse(event.slice('event: next\ndata: '.length));
+          if (token && data.id !== 'op') other.push(event);
+          received.push((token ? data.payload : data).data.orderChanged);
         } else if (event !== ':') other.push(event);
       }
     });
   });
   req.on('error', () => {});
+  if (token) {
+    req.end();
+    const subscribe = () =>
+      fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-graphql-event-stream-token': token },
+        body: JSON.stringify({ query: CHANGES, variables, extensions: { operationId: 'op' } }),
+      });
+    return { received, other, socket, subscribe, close: () => req.destroy() };
+  }
   req.end(JSON.stringify({ query: CHANGES, variables }));
-  return { received, other, socket, close: () => req.destroy() };
+  return { received, other, socket, subscribe: undefined, close: () => req.destroy() };
 }
 
 function sseSubscriber(service: TestService, variables: object, singleConnection = false) {
@@ -95,43 +115,54 @@ describe('GraphQL over SSE delivery', () => {
     return result.data.orderChanges as any[];
   };
 
-  test('a stalled SSE client makes the server queue a bounded amount, then receives everything in order', async () => {
-    const reading = sseSubscriber(service, {});
-    const stalled = rawSseSubscription(service, {});
-    await open(2);
-    (await stalled.socket).pause();
-    const before = await resultsPulled(service);
-    // About 12 MB of events: far more than the server's bound (1 MiB queued in graphql-sse, plus
-    // the socket's buffers), so an unbounded server would have read them all for the stalled one.
-    const total = 15_000;
-    await service.database.sql(
-      `INSERT INTO orders (customer_name, product_name)
+  test.each(['distinct connections', 'single connection'])(
+    '%s: a stalled SSE client makes the server queue a bounded amount, then receives everything in order',
+    async (mode) => {
+      const reading = sseSubscriber(service, {});
+      let token: string | undefined;
+      if (mode === 'single connection') {
+        const reserved = await fetch(`${service.url}/graphql/stream`, { method: 'PUT' });
+        expect(reserved.status).toBe(201);
+        token = await reserved.text();
+      }
+      const stalled = rawSseSubscription(service, {}, token);
+      await stalled.socket;
+      if (stalled.subscribe) expect((await stalled.subscribe()).status).toBe(202);
+      await open(2);
+      (await stalled.socket).pause();
+      const before = await resultsPulled(service);
+      // About 12 MB of events: far more than the server's bound (1 MiB queued in graphql-sse, plus
+      // the socket's buffers), so an unbounded server would have read them all for the stalled one.
+      const total = 15_000;
+      await service.database.sql(
+        `INSERT INTO orders (customer_name, product_name)
        SELECT repeat('c', 190), repeat('p', 190) || n FROM generate_series(1, ${total}) AS n`,
-    );
-    await waitFor(() => reading.changes.length === total, {
-      timeoutMs: 60_000,
-      message: `every change at the client that reads (has ${reading.changes.length})`,
-    });
-    // Give an unbounded server time to read on for the stalled client, as it did before.
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
-    const pulledForStalled = (await resultsPulled(service)) - before - total;
-    expect(stalled.received.length).toBeLessThan(total);
-    expect(pulledForStalled).toBeLessThan(total * 0.7);
+      );
+      await waitFor(() => reading.changes.length === total, {
+        timeoutMs: 60_000,
+        message: `every change at the client that reads (has ${reading.changes.length})`,
+      });
+      // Give an unbounded server time to read on for the stalled client, as it did before.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const pulledForStalled = (await resultsPulled(service)) - before - total;
+      expect(stalled.received.length).toBeLessThan(total);
+      expect(pulledForStalled).toBeLessThan(total * 0.7);
 
-    (await stalled.socket).resume();
-    await waitFor(() => stalled.received.length === total, {
-      timeoutMs: 60_000,
-      message: `the stalled client catches up (has ${stalled.received.length})`,
-    });
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(stalled.received).toEqual(reading.changes);
-    expect(new Set(stalled.received.map((change) => change.order.productName)).size).toBe(total);
-    expect(stalled.other).toEqual([]);
-    expect(reading.errors).toEqual([]);
-    stalled.close();
-    reading.client.dispose();
-    await open(0);
-  });
+      (await stalled.socket).resume();
+      await waitFor(() => stalled.received.length === total, {
+        timeoutMs: 60_000,
+        message: `the stalled client catches up (has ${stalled.received.length})`,
+      });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(stalled.received).toEqual(reading.changes);
+      expect(new Set(stalled.received.map((change) => change.order.productName)).size).toBe(total);
+      expect(stalled.other).toEqual([]);
+      expect(reading.errors).toEqual([]);
+      stalled.close();
+      reading.client.dispose();
+      await open(0);
+    },
+  );
 
   test('identical subscriptions in both connection modes, from different starts and filters, each receive exactly theirs', async () => {
     const snapshot = await service.graphql('{ orders(first: 1) { changeCursor } }');
