@@ -16,9 +16,10 @@ type OperationContext = { sink: EventStreamSink; placeholder: string };
 const NO_OPERATION: DocumentNode = { kind: 'Document' as DocumentNode['kind'], definitions: [] };
 
 /**
- * GraphQL over SSE: graphql-sse's handler, in both connection modes, as Yoga's
- * `@graphql-yoga/plugin-graphql-sse` mounts it (the same onSubscribe through Yoga's envelop), with
- * two changes.
+ * GraphQL over SSE: graphql-sse's handler, in both connection modes, mounted as Yoga's
+ * `@graphql-yoga/plugin-graphql-sse` mounts it (the same onSubscribe through Yoga's envelop; that
+ * plugin is these 30 lines, copied rather than wrapped to reach the handler's hooks), with two
+ * changes.
  *
  * Refusals keep their errors. graphql-sse's handler takes a value for a finished result only if it
  * has a `data` key. An operation refused before it starts (an expired or malformed `after`, a wrong
@@ -28,10 +29,11 @@ const NO_OPERATION: DocumentNode = { kind: 'Document' as DocumentNode['kind'], d
  * is not enumerable: the handler streams it as a result, and the client receives exactly
  * `{ errors }`, with their codes (test/clients/sse-errors.test.ts).
  *
- * Results are serialized once and paced by the client (src/server/sse-delivery.ts): the plugin's
- * fetch adapter (graphql-sse's `use/fetch`, 40 lines) is replaced by one that gives each event
- * stream an EventStreamSink, which the operations sent to that stream reach through graphql-sse's
- * `context` and `onNext` hooks.
+ * Results are serialized once and paced by the client (src/server/sse-delivery.ts): graphql-sse's
+ * fetch adapter (`graphql-sse/lib/use/fetch`, 40 lines) is replaced by one whose response body is
+ * the event stream's EventStreamSink, which the operations sent to that stream reach through
+ * graphql-sse's `context` and `onNext` hooks, and, in distinct connections mode, through the
+ * shared execution's `direct` sends (src/server/shared-execution.ts).
  */
 export function useGraphQLSSEWithErrors({
   endpoint = '/graphql/stream',
@@ -58,12 +60,12 @@ export function useGraphQLSSEWithErrors({
               contextValue,
               variableValues: params.variables,
               operationName: params.operationName,
-              // Distinct connections mode: the stream's one subscription writes to it directly.
-              rootValue: { direct: sinks.ownSink(req.raw)?.direct },
             };
             const operation = getOperationAST(document, params.operationName);
-            const run = operation?.operation === 'subscription' ? enveloped.subscribe : enveloped.execute;
-            return run(args) as never;
+            if (operation?.operation !== 'subscription') return enveloped.execute(args) as never;
+            // Distinct connections mode: the stream's one subscription writes to it directly.
+            const direct = sinks.ownSink(req.raw)?.direct;
+            return enveloped.subscribe(direct ? { ...args, rootValue: { direct } } : args) as never;
           });
         },
         context: (req, params) => {
