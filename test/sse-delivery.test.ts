@@ -164,6 +164,34 @@ describe('GraphQL over SSE delivery', () => {
     },
   );
 
+  test.each(['distinct connections', 'single connection'])(
+    '%s: a stalled SSE client that goes away ends its subscription, which was waiting for room',
+    async (mode) => {
+      const reading = sseSubscriber(service, {});
+      let token: string | undefined;
+      if (mode === 'single connection')
+        token = await (await fetch(`${service.url}/graphql/stream`, { method: 'PUT' })).text();
+      const stalled = rawSseSubscription(service, {}, token);
+      await stalled.socket;
+      if (stalled.subscribe) expect((await stalled.subscribe()).status).toBe(202);
+      await open(2);
+      (await stalled.socket).pause();
+      await service.database.sql(
+        `INSERT INTO orders (customer_name, product_name)
+       SELECT repeat('g', 190), repeat('q', 190) || n FROM generate_series(1, 10000) AS n`,
+      );
+      await waitFor(() => reading.changes.length === 10_000, {
+        timeoutMs: 60_000,
+        message: `every change at the client that reads (has ${reading.changes.length})`,
+      });
+      expect(stalled.received.length).toBeLessThan(10_000);
+      stalled.close();
+      await open(1);
+      reading.client.dispose();
+      await open(0);
+    },
+  );
+
   test('identical subscriptions in both connection modes, from different starts and filters, each receive exactly theirs', async () => {
     const snapshot = await service.graphql('{ orders(first: 1) { changeCursor } }');
     const base = snapshot.data.orders.changeCursor;
