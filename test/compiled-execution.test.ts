@@ -3,7 +3,11 @@ import { describe, expect, test } from 'vitest';
 import { TOKEN_EXPIRED } from '../src/auth/expiry.ts';
 import type { OrderChange } from '../src/changes/change.ts';
 import { schema } from '../src/schema/index.ts';
-import { compiledQueryOf, executeSelection } from '../src/server/compiled-execution.ts';
+import {
+  COMPILED_QUERIES_KEPT,
+  compiledQueryOf,
+  executeSelection,
+} from '../src/server/compiled-execution.ts';
 
 // Every subscription event's selection runs through the compiled query (src/server/compiled-execution.ts)
 // instead of graphql's `execute`: for everything a client can send, the JSON must be the same bytes.
@@ -185,10 +189,24 @@ describe('the compiled execution of a subscription event', () => {
     }
   });
 
-  test('the compiled query of a document is made once', () => {
-    const document = parse('subscription { orderChanged { cursor } }');
-    expect(compiledQueryOf(schema, document, undefined)).toBe(compiledQueryOf(schema, document, null));
-    expect(compiledQueryOf(schema, document, 'Other')).not.toBe(compiledQueryOf(schema, document, undefined));
+  test('the compiled query of a document text is made once, for every document parsed from it', () => {
+    const text = 'subscription { orderChanged { cursor } }';
+    const document = parse(text);
+    const compiled = compiledQueryOf(schema, document, undefined);
+    expect(compiledQueryOf(schema, document, null)).toBe(compiled);
+    expect(compiledQueryOf(schema, parse(text), undefined)).toBe(compiled);
+    expect(compiledQueryOf(schema, parse(text), 'Other')).not.toBe(compiled);
+  });
+
+  test('compiled queries kept by text are bounded: the least recently used is dropped', () => {
+    const text = 'subscription Oldest { orderChanged { operation } }';
+    const oldest = compiledQueryOf(schema, parse(text), undefined);
+    for (let i = 0; i < COMPILED_QUERIES_KEPT; i++) {
+      compiledQueryOf(schema, parse(`subscription Q${i} { orderChanged { cursor } }`), undefined);
+    }
+    const again = compiledQueryOf(schema, parse(text), undefined);
+    expect(again).not.toBeNull();
+    expect(again).not.toBe(oldest);
   });
 
   test('errors are graphql’s own: messages, locations, paths and the data beside them', async () => {

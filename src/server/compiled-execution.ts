@@ -4,6 +4,7 @@ import {
   type ExecutionResult,
   execute,
   type GraphQLSchema,
+  print,
 } from 'graphql';
 import { type CompiledQuery, compileQuery, isCompiledQuery } from 'graphql-jit';
 
@@ -45,12 +46,18 @@ export function executeSelection(args: ExecutionArgs, rootValue: unknown): Maybe
 
 const executeGraphql = (args: ExecutionArgs, rootValue: unknown) => execute({ ...args, rootValue });
 
-// Per document (the parsed document Yoga caches and hands to every subscriber of the same text),
-// per schema and operation name: the compiled query, or null when it could not be compiled.
-const compiledQueries = new WeakMap<
-  DocumentNode,
-  Map<string, { schema: GraphQLSchema; query: CompiledQuery | null }>
->();
+// Per parsed document: the compiled query of each operation name, for the schema it was made for.
+// graphql-ws subscribers each parse their own document, so the compiled queries themselves are
+// kept by document text, in a bounded map: subscribers of the same text share one compilation
+// (1.5–3 ms each), and documents nobody sends any more are dropped from the least recently used.
+const byDocument = new WeakMap<DocumentNode, Map<string, Compiled>>();
+const byText = new Map<string, Compiled>();
+export const COMPILED_QUERIES_KEPT = 500;
+
+interface Compiled {
+  readonly schema: GraphQLSchema;
+  readonly query: CompiledQuery | null;
+}
 
 /** The compiled query of `operationName` in `document`, or null when graphql-jit cannot compile it. */
 export function compiledQueryOf(
@@ -58,23 +65,44 @@ export function compiledQueryOf(
   document: DocumentNode,
   operationName: string | null | undefined,
 ): CompiledQuery | null {
-  let byOperation = compiledQueries.get(document);
-  if (!byOperation) {
-    byOperation = new Map();
-    compiledQueries.set(document, byOperation);
-  }
   const name = operationName ?? '';
-  const known = byOperation.get(name);
-  if (known && known.schema === schema) return known.query;
+  let operations = byDocument.get(document);
+  if (!operations) {
+    operations = new Map();
+    byDocument.set(document, operations);
+  }
+  let compiled = operations.get(name);
+  if (compiled?.schema !== schema) {
+    compiled = compiledByText(schema, document, operationName);
+    operations.set(name, compiled);
+  }
+  return compiled.query;
+}
+
+function compiledByText(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+): Compiled {
+  const text = JSON.stringify([operationName ?? null, print(document)]);
+  let compiled = byText.get(text);
+  if (compiled?.schema === schema) {
+    byText.delete(text);
+    byText.set(text, compiled);
+    return compiled;
+  }
   let query: CompiledQuery | null = null;
   try {
-    const compiled = compileQuery(schema, document, operationName ?? undefined);
-    if (isCompiledQuery(compiled)) query = compiled;
+    const made = compileQuery(schema, document, operationName ?? undefined);
+    if (isCompiledQuery(made)) query = made;
   } catch {
     query = null;
   }
-  byOperation.set(name, { schema, query });
-  return query;
+  compiled = { schema, query };
+  byText.delete(text);
+  byText.set(text, compiled);
+  if (byText.size > COMPILED_QUERIES_KEPT) byText.delete(byText.keys().next().value as string);
+  return compiled;
 }
 
 function isPromise<T>(value: MaybePromise<T>): value is Promise<T> {
