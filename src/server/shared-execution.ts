@@ -3,7 +3,6 @@ import {
   type DocumentNode,
   type ExecutionArgs,
   type ExecutionResult,
-  execute,
   getOperationAST,
   getVariableValues,
   type OperationDefinitionNode,
@@ -11,6 +10,7 @@ import {
 } from 'graphql';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
 import type { Access } from '../auth/access.ts';
+import { executeSelection } from './compiled-execution.ts';
 import type { DirectResults } from './shared-message.ts';
 
 type MaybePromise<T> = T | Promise<T>;
@@ -67,7 +67,7 @@ export function useSharedSubscriptionExecution(stats: SharingStats = newSharingS
   const executeShared = (args: ExecutionArgs, { key, open }: SharingKey, payload: unknown) => {
     if (typeof payload !== 'object' || payload === null || open < 2) {
       stats.executions++;
-      return execute({ ...args, rootValue: payload });
+      return executeSelection(args, payload);
     }
     let byKey = results.get(payload);
     if (!byKey) {
@@ -84,7 +84,7 @@ export function useSharedSubscriptionExecution(stats: SharingStats = newSharingS
       return shared.result;
     }
     stats.executions++;
-    const result = execute({ ...args, rootValue: payload });
+    const result = executeSelection(args, payload);
     byKey.set(key, { result, left: open - 1 });
     return result;
   };
