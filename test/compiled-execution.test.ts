@@ -1,5 +1,5 @@
 import { type ExecutionArgs, execute, parse } from 'graphql';
-import { describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { TOKEN_EXPIRED } from '../src/auth/expiry.ts';
 import type { OrderChange } from '../src/changes/change.ts';
 import { schema } from '../src/schema/index.ts';
@@ -7,7 +7,10 @@ import {
   COMPILED_QUERIES_KEPT,
   compiledQueryOf,
   executeSelection,
+  loadCompiler,
 } from '../src/server/compiled-execution.ts';
+
+beforeAll(() => loadCompiler());
 
 // Every subscription event's selection runs through the compiled query (src/server/compiled-execution.ts)
 // instead of graphql's `execute`: for everything a client can send, the JSON must be the same bytes.

@@ -6,7 +6,7 @@ import {
   type GraphQLSchema,
   print,
 } from 'graphql';
-import { type CompiledQuery, compileQuery, isCompiledQuery } from 'graphql-jit';
+import type { CompiledQuery } from 'graphql-jit';
 
 type MaybePromise<T> = T | Promise<T>;
 
@@ -23,8 +23,16 @@ type MaybePromise<T> = T | Promise<T>;
  * resolvers of a change are pure reads of the event, so running them twice changes nothing. A
  * document that graphql-jit cannot compile is executed by `execute` every time.
  * (test/compiled-execution.test.ts compares both paths on many documents.)
+ *
+ * graphql-jit (and the JSON-schema libraries it brings) is loaded by the first subscription event,
+ * not at start: a service at rest does not pay its memory. Events until it has loaded are executed
+ * by `execute`, which gives the same results.
  */
 export function executeSelection(args: ExecutionArgs, rootValue: unknown): MaybePromise<ExecutionResult> {
+  if (!jit) {
+    void loadCompiler();
+    return executeGraphql(args, rootValue);
+  }
   const compiled = compiledQueryOf(args.schema, args.document, args.operationName);
   if (compiled) {
     let result: MaybePromise<ExecutionResult> | undefined;
@@ -46,6 +54,22 @@ export function executeSelection(args: ExecutionArgs, rootValue: unknown): Maybe
 
 const executeGraphql = (args: ExecutionArgs, rootValue: unknown) => execute({ ...args, rootValue });
 
+let jit: typeof import('graphql-jit') | undefined;
+let loading: Promise<void> | undefined;
+
+/** Loads graphql-jit once; executeSelection compiles from then on. */
+export function loadCompiler(): Promise<void> {
+  loading ??= import('graphql-jit').then(
+    (module) => {
+      jit = module;
+    },
+    () => {
+      // Without the compiler every event is executed by graphql's `execute`; nothing else changes.
+    },
+  );
+  return loading;
+}
+
 // Per parsed document: the compiled query of each operation name, for the schema it was made for.
 // graphql-ws subscribers each parse their own document, so the compiled queries themselves are
 // kept by document text, in a bounded map: subscribers of the same text share one compilation
@@ -59,12 +83,17 @@ interface Compiled {
   readonly query: CompiledQuery | null;
 }
 
-/** The compiled query of `operationName` in `document`, or null when graphql-jit cannot compile it. */
+/**
+ * The compiled query of `operationName` in `document`, or null when graphql-jit cannot compile it
+ * (or is not loaded yet: see loadCompiler).
+ */
 export function compiledQueryOf(
   schema: GraphQLSchema,
   document: DocumentNode,
   operationName: string | null | undefined,
 ): CompiledQuery | null {
+  const compiler = jit;
+  if (!compiler) return null;
   const name = operationName ?? '';
   let operations = byDocument.get(document);
   if (!operations) {
@@ -73,13 +102,14 @@ export function compiledQueryOf(
   }
   let compiled = operations.get(name);
   if (compiled?.schema !== schema) {
-    compiled = compiledByText(schema, document, operationName);
+    compiled = compiledByText(compiler, schema, document, operationName);
     operations.set(name, compiled);
   }
   return compiled.query;
 }
 
 function compiledByText(
+  compiler: typeof import('graphql-jit'),
   schema: GraphQLSchema,
   document: DocumentNode,
   operationName: string | null | undefined,
@@ -93,8 +123,8 @@ function compiledByText(
   }
   let query: CompiledQuery | null = null;
   try {
-    const made = compileQuery(schema, document, operationName ?? undefined);
-    if (isCompiledQuery(made)) query = made;
+    const made = compiler.compileQuery(schema, document, operationName ?? undefined);
+    if (compiler.isCompiledQuery(made)) query = made;
   } catch {
     query = null;
   }
