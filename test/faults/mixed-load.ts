@@ -8,6 +8,7 @@ import {
 } from '../changes/harness.ts';
 import type { TestDatabase } from '../helpers/database.ts';
 import { prepareMysqlMixedLoad, runMysqlMixedLoad } from './mysql-mixed-load.ts';
+import { type TaggedRow, untilCommitted } from './until-committed.ts';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -77,8 +78,21 @@ export async function runMixedLoad(
       if (!done) await sleep(100);
     } while (!done);
   })();
-  const long = untilCommitted(url, (client, tag) => longTransaction(client, tag, options.longMs ?? 3_000));
-  const bulk = sleep(options.bulkAfterMs ?? 500).then(() => untilCommitted(url, bulkUpdate));
+  const rowsTagged = (tags: string[]) =>
+    withClient(url, async (client) => {
+      const { rows } = await client.query<TaggedRow>(
+        'SELECT id, version, customer_name, product_name FROM orders WHERE product_name = ANY($1)',
+        [tags],
+      );
+      return rows;
+    });
+  const long = untilCommitted(
+    (tag) => withClient(url, (client) => longTransaction(client, tag, options.longMs ?? 3_000)),
+    rowsTagged,
+  );
+  const bulk = sleep(options.bulkAfterMs ?? 500).then(() =>
+    untilCommitted((tag) => withClient(url, (client) => bulkUpdate(client, tag)), rowsTagged),
+  );
   const [, longChanges, bulkChanges] = await Promise.all([rounds, long, bulk]);
   return [...committed, ...(await committedOf(url, uncertain)), ...longChanges, ...bulkChanges];
 }
@@ -107,41 +121,6 @@ async function committedOf(url: string, uncertain: UncertainTransaction[]): Prom
     }
   }
   return found;
-}
-
-/**
- * Runs `attempt` (one transaction, tagged) until it commits. A failed attempt is looked up by its
- * tag: if its COMMIT went through before the connection died, it is not run twice.
- */
-async function untilCommitted(
-  url: string,
-  attempt: (client: pg.Client, tag: string) => Promise<CommittedChange[]>,
-  deadlineMs = 120_000,
-): Promise<CommittedChange[]> {
-  const deadline = Date.now() + deadlineMs;
-  for (let n = 1; ; n++) {
-    const tag = `t${Date.now()}-${n}`;
-    try {
-      return await withClient(url, (client) => attempt(client, tag));
-    } catch (error) {
-      const rows = await withClient(url, (client) =>
-        client.query<{ id: string; version: number; customer_name: string }>(
-          `SELECT id, version, customer_name FROM orders WHERE product_name = $1`,
-          [tag],
-        ),
-      ).catch(() => undefined);
-      if (rows && rows.rows.length > 0) {
-        return rows.rows.map((r) => ({
-          op: r.customer_name === 'long' ? 'INSERT' : 'UPDATE',
-          id: String(r.id),
-          version: r.version,
-          tx: tag,
-        }));
-      }
-      if (Date.now() > deadline) throw error;
-      await sleep(500);
-    }
-  }
 }
 
 async function withClient<T>(url: string, run: (client: pg.Client) => Promise<T>): Promise<T> {

@@ -2,6 +2,7 @@ import mysql from 'mysql2/promise';
 import { mysqlOptions } from '../../src/db/mysql.ts';
 import { type CommittedChange, seededRandom, type WorkloadOptions } from '../changes/harness.ts';
 import type { TestDatabase } from '../helpers/database.ts';
+import { type TaggedRow, untilCommitted } from './until-committed.ts';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -73,8 +74,21 @@ export async function runMysqlMixedLoad(
       if (!done) await sleep(100);
     } while (!done);
   })();
-  const long = untilCommitted(url, (c, tag) => longTransaction(c, tag, options.longMs));
-  const bulk = sleep(options.bulkAfterMs).then(() => untilCommitted(url, bulkUpdate));
+  const rowsTagged = (tags: string[]) =>
+    withConnection(url, async (c) => {
+      const [rows] = await c.query<mysql.RowDataPacket[]>(
+        'SELECT id, version, customer_name, product_name FROM orders WHERE product_name IN (?)',
+        [tags],
+      );
+      return rows as TaggedRow[];
+    });
+  const long = untilCommitted(
+    (tag) => withConnection(url, (c) => longTransaction(c, tag, options.longMs)),
+    rowsTagged,
+  );
+  const bulk = sleep(options.bulkAfterMs).then(() =>
+    untilCommitted((tag) => withConnection(url, (c) => bulkUpdate(c, tag)), rowsTagged),
+  );
   const [, longChanges, bulkChanges] = await Promise.all([rounds, long, bulk]);
   return [...committed, ...(await committedOf(url, uncertain)), ...longChanges, ...bulkChanges];
 }
@@ -186,39 +200,6 @@ async function committedOf(url: string, uncertain: Uncertain[]): Promise<Committ
   return uncertain
     .filter((u) => found.has(u.tx))
     .flatMap((u) => u.changes.map((c) => ({ ...c, tx: `${c.tx} (commit unanswered)` })));
-}
-
-/** As in mixed-load.ts: retried until it commits, looked up by its tag when the answer was lost. */
-async function untilCommitted(
-  url: string,
-  attempt: (connection: mysql.Connection, tag: string) => Promise<CommittedChange[]>,
-  deadlineMs = 120_000,
-): Promise<CommittedChange[]> {
-  const deadline = Date.now() + deadlineMs;
-  for (let n = 1; ; n++) {
-    const tag = `t${Date.now()}-${n}`;
-    try {
-      return await withConnection(url, (c) => attempt(c, tag));
-    } catch (error) {
-      const found = await withConnection(url, async (c) => {
-        const [rows] = await c.query<mysql.RowDataPacket[]>(
-          'SELECT id, version, customer_name FROM orders WHERE product_name = ?',
-          [tag],
-        );
-        return rows;
-      }).catch(() => undefined);
-      if (found && found.length > 0) {
-        return found.map((r) => ({
-          op: r.customer_name === 'long' ? ('INSERT' as const) : ('UPDATE' as const),
-          id: String(r.id),
-          version: Number(r.version),
-          tx: tag,
-        }));
-      }
-      if (Date.now() > deadline) throw error;
-      await sleep(500);
-    }
-  }
 }
 
 /**
