@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import type { OrderChange } from '../../src/changes/change.ts';
 import type { ChangeSource } from '../../src/changes/source.ts';
 import { isMysqlUrl } from '../../src/db/mysql.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
@@ -57,4 +58,25 @@ test('every way of writing is captured: upsert, MERGE (MySQL: UPDATE … JOIN), 
   expect(seen.slice(1, 3).sort()).toEqual(['INSERT fresh v1', 'UPDATE upsert v2']);
   expect(seen[3]).toBe('UPDATE fresh v2');
   expect(seen.slice(4).sort()).toEqual(['DELETE fresh v2', 'DELETE upsert v2']);
+});
+
+test('plain SQL writes are delivered, with version and updated_at kept by the database', async () => {
+  const subscriber = collect(await feed.subscribe({ filter: { statuses: ['pending'] } }));
+  await database.sql(
+    "INSERT INTO orders (customer_name, product_name, status) VALUES ('John Doe', 'Laptop', 'pending')",
+  );
+  await database.sql("UPDATE orders SET status = 'shipped' WHERE customer_name = 'John Doe'");
+  await waitForCount(subscriber.changes, 2);
+  await subscriber.stop();
+  const [insert, update] = subscriber.changes as [OrderChange, OrderChange];
+  expect(insert.operation).toBe('INSERT');
+  expect(insert.order).toMatchObject({ customerName: 'John Doe', status: 'pending', version: 1 });
+  expect(update.operation).toBe('UPDATE');
+  expect(update.order.version).toBe(2);
+  expect(update.previous?.status).toBe('pending');
+  expect(update.changedFields).toEqual(expect.arrayContaining(['status', 'version', 'updatedAt']));
+  expect(update.order.updatedAt.getTime()).toBeGreaterThanOrEqual(insert.order.updatedAt.getTime());
+  await expect(
+    database.sql("INSERT INTO orders (customer_name, product_name, status) VALUES ('x', 'y', 'PENDING')"),
+  ).rejects.toThrow(/orders_status_known/);
 });

@@ -175,8 +175,8 @@ export function watchReady(baseUrl: string, everyMs = 200) {
 export interface ServiceWrites {
   /** Mutations the service answered with an order: committed. */
   committed: CommittedChange[];
-  /** Names of orders whose createOrder failed, with the error code and how long it took. */
-  failed: { name: string; code: string | undefined; ms: number }[];
+  /** Names of orders whose createOrder failed, with the error and how long it took. */
+  failed: { name: string; code: string | undefined; message: string | undefined; ms: number }[];
 }
 
 /**
@@ -214,7 +214,15 @@ export async function writeThroughService(
       );
     const order = body.data?.createOrder;
     if (order) writes.committed.push({ op: 'INSERT', id: order.id, version: order.version, tx: name });
-    else writes.failed.push({ name, code: body.errors?.[0]?.extensions?.code, ms: Date.now() - started });
+    else {
+      const error = body.errors?.[0];
+      writes.failed.push({
+        name,
+        code: error?.extensions?.code,
+        message: error?.message,
+        ms: Date.now() - started,
+      });
+    }
     await sleep(pauseMs);
   }
   return writes;
