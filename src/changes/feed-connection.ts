@@ -4,6 +4,7 @@ import { sessionOptions, VERSIONED_SETTINGS_SQL } from '../db/session-settings.t
 import { withDeadline } from '../deadline.ts';
 import type { Logger } from '../log.ts';
 import { DedicatedConnection } from './dedicated-connection.ts';
+import { OneAtATime } from './one-at-a-time.ts';
 
 export const CHANGES_CHANNEL = 'order_changes';
 export const TICKS_CHANNEL = 'order_ticks';
@@ -31,6 +32,8 @@ export interface FeedConnectionOptions {
  */
 export class FeedConnection extends DedicatedConnection {
   private client: pg.Client | undefined;
+  /** The session's statements, one after another (the ticker's and the health check's). */
+  private statements = new OneAtATime();
 
   constructor(private readonly options: FeedConnectionOptions) {
     super({
@@ -44,7 +47,7 @@ export class FeedConnection extends DedicatedConnection {
   async queryAsLeader<R extends pg.QueryResultRow>(text: string): Promise<pg.QueryResult<R> | undefined> {
     const client = this.client;
     if (!client || !this.isLeader) return undefined;
-    return client.query<R>(text);
+    return this.statements.run(() => client.query<R>(text));
   }
 
   /** One connection's life; resolves with the reason it ended. */
@@ -74,6 +77,8 @@ export class FeedConnection extends DedicatedConnection {
       this.options.onNotification(msg.channel, msg.payload);
     });
     this.client = client;
+    const statements = new OneAtATime();
+    this.statements = statements;
     let timer: NodeJS.Timeout | undefined;
     try {
       const setUp = (async () => {
@@ -94,8 +99,11 @@ export class FeedConnection extends DedicatedConnection {
       this.options.onUp();
       const check = async () => {
         try {
-          await withDeadline(client.query('SELECT 1'), checkTimeoutMs);
-          if (!this.leader) await this.seekLeadership(client);
+          await withDeadline(
+            statements.run(() => client.query('SELECT 1')),
+            checkTimeoutMs,
+          );
+          if (!this.leader) await statements.run(() => this.seekLeadership(client));
           timer = setTimeout(check, checkIntervalMs);
         } catch (error) {
           this.drop?.(`health check failed: ${(error as Error).message}`);
