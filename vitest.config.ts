@@ -45,6 +45,7 @@ const mysqlFiles = [
   'test/faults/max-connections.test.ts',
   'test/faults/dba-timeouts.test.ts',
   'test/faults/table-locked.test.ts',
+  'test/faults/pool-busy.test.ts',
   'test/faults/service-killed.test.ts',
   'test/faults/server-stopped-fast.test.ts',
   'test/faults/server-stopped-immediate.test.ts',

@@ -11,11 +11,25 @@ export type Db = Kysely<Database>;
 export { type DatabaseStatus, databaseStatus } from './connection-gate.ts';
 
 /**
- * How long a checkout may wait for a connection, or a connection for the server: a server that
- * is down refuses at once (ECONNREFUSED), but one behind a dropped network never answers, and a
- * full pool would queue requests behind each other.
+ * How long a new connection may take to be made: a server that is down refuses at once
+ * (ECONNREFUSED), but one behind a dropped network never answers.
  */
 export const CONNECT_TIMEOUT_MS = 2_000;
+
+/**
+ * How long a request may wait for a pooled connection while all are busy. A database that is busy
+ * but answers is not down: its requests queue, as at any SQL client, rather than failing with
+ * SERVICE_UNAVAILABLE after CONNECT_TIMEOUT_MS (they did, under load, with a 20,000-row batch
+ * being replayed). One that is down is the gate's to refuse at once (connection-gate.ts).
+ */
+export const POOL_WAIT_MS = 10_000;
+
+/** pg.Pool bounds a checkout's wait and a new connection's connect with one setting: not here. */
+class BoundedConnectClient extends pg.Client {
+  constructor(config: pg.ClientConfig = {}) {
+    super({ ...config, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+  }
+}
 
 // bigint ids and sequence values stay strings: JavaScript numbers cannot hold every int8.
 export function createPool(connectionString: string, max = 10): pg.Pool {
@@ -23,7 +37,8 @@ export function createPool(connectionString: string, max = 10): pg.Pool {
     connectionString,
     max,
     keepAlive: true,
-    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    Client: BoundedConnectClient,
+    connectionTimeoutMillis: POOL_WAIT_MS,
     application_name: 'realtime-orders',
     // The service's own limits, whatever a DBA set on the database or role (see session-settings.ts).
     options: sessionOptions('pool'),

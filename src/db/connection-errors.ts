@@ -41,7 +41,8 @@ const MYSQL_ERRNOS = new Set([1040, 1053, 1203, 1927, 4031]);
 const PG_MESSAGES = [
   /^Connection terminated/, // "... unexpectedly", "... due to connection timeout"
   /is not queryable$/, // a client whose connection already failed, or was closed
-  /^timeout exceeded when trying to connect$/, // pg-pool's connectionTimeoutMillis
+  /^timeout exceeded when trying to connect$/, // pg-pool: a checkout waited POOL_WAIT_MS
+  /^timeout expired$/, // pg.Client: a new connection took CONNECT_TIMEOUT_MS
   /^Query read timeout$/,
   /^Can't add new command when connection is in closed state$/, // mysql2
 ];

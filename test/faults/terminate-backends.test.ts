@@ -65,7 +65,7 @@ test('every session of the service ended (pg_terminate_backend, KILL CONNECTION)
     writes.committed.length,
     `mutations through the service succeeded (${writes.failed.length} failed)`,
   ).toBeGreaterThan(10);
-  for (const failure of writes.failed) expect(failure.code).toBe('SERVICE_UNAVAILABLE');
+  for (const failure of writes.failed) expect(failure.code, failure.message).toBe('SERVICE_UNAVAILABLE');
 
   const expected = [
     ...committed,
