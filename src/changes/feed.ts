@@ -1,7 +1,4 @@
-import type { Kysely } from 'kysely';
-import type { Database } from '../db/database.ts';
 import { DomainError } from '../errors.ts';
-import type { Logger } from '../log.ts';
 import type { LogEntry, OrderChange } from './change.ts';
 import { ChangeLog, type ReadResult } from './change-log.ts';
 import { ConnectionHealth } from './connection-health.ts';
@@ -16,31 +13,12 @@ import { type Cursor, comparePositions, endOfTick, type Position } from './posit
 import { startCursor, unavailableIfUnreachable } from './reader-start.ts';
 import { RecentWindow } from './recent-window.ts';
 import { currentCursor } from './snapshot.ts';
-import type { FeedStatus, SubscribeOptions } from './source.ts';
+import type { FeedOptions, FeedStatus, SubscribeOptions } from './source.ts';
 import { SubscriptionStreams } from './subscription-stream.ts';
 import { Ticker } from './ticker.ts';
 
-export interface ChangeFeedOptions {
-  db: Kysely<Database>;
-  /** For the feed's own dedicated connection. */
-  connectionString: string;
-  log: Logger;
-  /** How long history is kept (CHANGE_RETENTION). */
-  retentionMs: number;
-  /** Safety net for missed wake-ups: tick and read this often anyway (default 1000 ms). */
-  pollIntervalMs?: number;
-  /** How often the ticker prunes expired history (default a tenth of the retention, 1 s to 60 s). */
-  pruneIntervalMs?: number;
-  /** Recent entries kept in memory for live subscribers (default 10,000). */
-  windowSize?: number;
-  /** Entries read per step by one subscriber (default 500). */
-  pageSize?: number;
-  /** How long subscribe() waits for the database before answering SERVICE_UNAVAILABLE (default 5 s). */
-  startTimeoutMs?: number;
-  /** Checks of the dedicated connection (see FeedConnection). */
-  checkIntervalMs?: number;
-  checkTimeoutMs?: number;
-}
+/** PostgreSQL's: the poll is the safety net for missed wake-ups (default 1000 ms). */
+export type ChangeFeedOptions = FeedOptions;
 
 export type { FeedStatus, SubscribeOptions } from './source.ts';
 

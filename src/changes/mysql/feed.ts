@@ -1,8 +1,5 @@
-import type { Kysely } from 'kysely';
 import { isConnectionError } from '../../db/connection-errors.ts';
-import type { Database } from '../../db/database.ts';
 import { DomainError } from '../../errors.ts';
-import type { Logger } from '../../log.ts';
 import type { OrderChange } from '../change.ts';
 import type { ReadResult } from '../change-log.ts';
 import { ConnectionHealth } from '../connection-health.ts';
@@ -14,27 +11,14 @@ import type { Cursor, Position } from '../position.ts';
 import { startCursor, unavailableIfUnreachable } from '../reader-start.ts';
 import { RecentWindow } from '../recent-window.ts';
 import { serialized } from '../serialized.ts';
-import type { ChangeSource, FeedStatus, SubscribeOptions } from '../source.ts';
+import type { ChangeSource, FeedOptions, FeedStatus, SubscribeOptions } from '../source.ts';
 import { SubscriptionStreams } from '../subscription-stream.ts';
 import { BinlogCapture } from './binlog-capture.ts';
 import { MysqlChangeLog } from './change-log.ts';
 import { currentMysqlCursor } from './snapshot.ts';
 
-export interface MysqlChangeFeedOptions {
-  db: Kysely<Database>;
-  connectionString: string;
-  log: Logger;
-  retentionMs: number;
-  /** How often the head of the log is read (default 100 ms; the capturing instance is woken at once). */
-  pollIntervalMs?: number;
-  pruneIntervalMs?: number;
-  pageSize?: number;
-  startTimeoutMs?: number;
-  checkIntervalMs?: number;
-  /** How long the capture's check may go unanswered before its connection counts as dead (5000 ms). */
-  checkTimeoutMs?: number;
-  /** How many recent changes live subscribers read from memory (default 10,000). */
-  windowSize?: number;
+/** MySQL's: the poll reads the log's head (default 100 ms; the capturing instance is woken at once). */
+export interface MysqlChangeFeedOptions extends FeedOptions {
   /** Changes read from the binary log that may wait for the database (BinlogCapture). */
   backlogLimit?: number;
 }
