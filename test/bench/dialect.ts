@@ -48,7 +48,7 @@ export interface Dialect {
   /** Scenarios only this database runs, after idle and before pace (PostgreSQL's instances, history). */
   ownScenarios: Scenario[];
   /** The report's file, notes, title and header lines. */
-  report: Pick<Report, 'file' | 'notes' | 'title' | 'about' | 'pgbench'>;
+  report: Pick<Report, 'file' | 'notes' | 'title' | 'setup' | 'about'>;
   close(): Promise<void>;
 }
 

@@ -86,10 +86,10 @@ export async function openMariadb(serverUrl: string): Promise<Dialect> {
     },
     ownScenarios: [],
     report: {
-      pgbench: undefined,
       file: 'test/bench/RESULTS-mariadb.md',
       notes: 'test/bench/notes-mariadb.md',
       title: '# Benchmark results on MariaDB',
+      setup: [],
       about: [
         `- Server: ${version} at ${new URL(serverUrl.replace(/^mariadb:/i, 'mysql:')).host} (BENCH_MYSQL_URL), a fresh database \`${NAME}\` and a user of its own with the README's privileges (no SUPER); binary log on, ROW format.`,
         '- Writers: the Node driver (test/bench/writers.ts, mysql2), 8 connections of autocommitted 1-row UPDATEs.',

@@ -35,6 +35,7 @@ export async function openPostgres(): Promise<Dialect> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   const sql = pgSession(client);
+  const pgbench = findPgbench();
   return {
     url,
     floorScript: 'test/bench/floor.ts',
@@ -62,13 +63,12 @@ export async function openPostgres(): Promise<Dialect> {
       };
     },
     reportsInsertStatement: false,
-    writersName: findPgbench() ?? 'Node driver',
+    writersName: pgbench ?? 'Node driver',
     async writers(table) {
       await sql.query(
         `INSERT INTO ${table} (customer_name, product_name)
      SELECT 'w', 'item' FROM generate_series(1, ${WRITER_ROWS} - (SELECT coalesce(max(id), 0) FROM ${table}))`,
       );
-      const pgbench = findPgbench();
       return (seconds) =>
         pgbench
           ? pgbenchThroughput(pgbench, url, table, WRITER_ROWS, seconds)
@@ -91,7 +91,18 @@ export async function openPostgres(): Promise<Dialect> {
       return Number((await sql.query('SELECT coalesce(max(seq), 0) AS s FROM order_changes')).rows[0]?.s);
     },
     ownScenarios: postgresOnlyScenarios(client, url),
-    report: { pgbench: findPgbench() },
+    report: {
+      file: 'test/bench/RESULTS.md',
+      notes: 'test/bench/notes.md',
+      title: '# Benchmark results',
+      setup: [
+        `- Writers: ${pgbench ? `pgbench (${pgbench})` : 'the Node driver (no pgbench found)'}, 8 clients.`,
+      ],
+      about: [
+        'The floor (test/bench/floor.ts): a row trigger sends each row as JSON with `pg_notify`, one',
+        'LISTEN connection, a raw `ws` broadcast; no GraphQL, no durability.',
+      ],
+    },
     async close() {
       await sql.end();
       await embedded?.stop();
