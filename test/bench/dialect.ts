@@ -35,7 +35,7 @@ export interface Dialect {
   series(n: number): string;
   /** The bulk scenario's UPDATE of the `rows` 'bulk' rows of `table` (`run` in the new values), and one of their ids. */
   bulkUpdate(table: string, rows: number, run: number): Promise<{ text: string; firstId: string }>;
-  /** The e2e scenario reports the INSERT statement's own time too (MariaDB, where it writes the binary log). */
+  /** The e2e scenario also reports the INSERT statement's own time (a row only RESULTS-mariadb.md has). */
   reportsInsertStatement: boolean;
   /** How the 8 writers run, for the console. */
   writersName: string;
