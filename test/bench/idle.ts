@@ -3,7 +3,7 @@
  * happens. RSS before and after opening them, once one change has reached every one of them (so
  * each is known to be live and has served once, as a real subscriber has).
  */
-import pg from 'pg';
+import type { Dialect } from './dialect.ts';
 import { rssMiB, sleep, until } from './measure.ts';
 import type { Served } from './processes.ts';
 import { subscribe, type Target } from './streams.ts';
@@ -17,7 +17,7 @@ export interface IdleResult {
 export async function idleSubscribers(
   target: Target,
   served: Served,
-  databaseUrl: string,
+  dialect: Dialect,
   count: number,
   run: string,
 ): Promise<IdleResult> {
@@ -29,8 +29,7 @@ export async function idleSubscribers(
     if (k === key) received++;
   });
   try {
-    const sql = new pg.Client({ connectionString: databaseUrl });
-    await sql.connect();
+    const sql = await dialect.connect();
     const table = target === 'floor' ? 'floor_orders' : 'orders';
     await sql.query(`INSERT INTO ${table} (customer_name, product_name) VALUES ($1, 'idle')`, [key]);
     await sql.end();

@@ -1,4 +1,4 @@
-/** Writes test/bench/RESULTS.md: the machine, the commit, each figure next to the floor's. */
+/** Writes test/bench/RESULTS.md (or the MariaDB run's report): the machine, the commit, each figure next to the floor's. */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -20,25 +20,25 @@ export interface Report {
   minutes: number;
   loadBefore: string;
   loadAfter: string;
-  pgbench: string | undefined;
-  /** Another report beside RESULTS.md (the MariaDB run): its file, notes, title and what it ran against. */
-  file?: string;
-  notes?: string;
-  title?: string;
-  /** Replaces the lines on the writers and on PostgreSQL's floor. */
-  about?: string[];
+  /** The report's file and title, and the notes appended to it (RESULTS.md, notes.md on PostgreSQL). */
+  file: string;
+  notes: string;
+  title: string;
+  /** Lines on the run's setup (the writers), before its length; then lines on what it ran against. */
+  setup: string[];
+  about: string[];
 }
 
 export function writeResults(report: Report): string {
   const cpus = os.cpus();
   const machine = `${cpus.length} × ${cpus[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}, Node ${process.version}`;
-  const file = path.resolve(report.file ?? 'test/bench/RESULTS.md');
-  const notes = path.resolve(report.notes ?? 'test/bench/notes.md');
+  const file = path.resolve(report.file);
+  const notes = path.resolve(report.notes);
   const verdict = (r: Row) => (r.met === undefined ? '' : r.met ? 'met' : 'NOT MET');
   writeFileSync(
     file,
     [
-      report.title ?? '# Benchmark results',
+      report.title,
       '',
       `Written by \`npm run bench\`${report.quick ? ' (`--quick`)' : ''}. Do not edit by hand.`,
       '',
@@ -49,15 +49,10 @@ export function writeResults(report: Report): string {
       `- Load average (1/5/15 min) before: ${report.loadBefore}; after: ${report.loadAfter}.` +
         ' The database, the server, the floor and the load driver share these cores; other processes' +
         ' may have loaded the machine too (see the notes below), so ratios to the floor are what count.',
-      ...(report.about
-        ? [`- Whole run: ${report.minutes.toFixed(1)} minutes.`, '', ...report.about]
-        : [
-            `- Writers: ${report.pgbench ? `pgbench (${report.pgbench})` : 'the Node driver (no pgbench found)'}, 8 clients.`,
-            `- Whole run: ${report.minutes.toFixed(1)} minutes.`,
-            '',
-            'The floor (test/bench/floor.ts): a row trigger sends each row as JSON with `pg_notify`, one',
-            'LISTEN connection, a raw `ws` broadcast; no GraphQL, no durability.',
-          ]),
+      ...report.setup,
+      `- Whole run: ${report.minutes.toFixed(1)} minutes.`,
+      '',
+      ...report.about,
       '',
       '| measure | floor | service | target | |',
       '|---|---|---|---|---|',

@@ -3,9 +3,10 @@
  * subscribers, and one big statement delivered to one. The same writer and the same lean clients
  * drive the floor and the service.
  */
-import pg from 'pg';
+import type { Dialect } from './dialect.ts';
 import { cpuMicros, percentile, sleep, until } from './measure.ts';
 import type { Served } from './processes.ts';
+import type { Session } from './sessions.ts';
 import { floorSubscriber, graphqlWsSubscriber, type Subscriber, sseSubscriber } from './subscribers.ts';
 
 export type Target = 'floor' | 'graphql-ws' | 'sse';
@@ -16,18 +17,9 @@ export interface StreamResult {
   deliveriesPerSecond: number;
   cpuMicrosPerDelivery: number;
   missing: number;
-  /** Database transactions (queries, for the feed) per change, besides the writer's own. */
+  /** Database transactions (queries, for the feed) per change, besides the writer's own; NaN where not counted. */
   queriesPerChange: number;
 }
-
-const transactionsSoFar = async (pool: pg.Pool): Promise<number> => {
-  // Backends report their counts once idle for a second: let them.
-  await sleep(1_500);
-  const { rows } = await pool.query(
-    'SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = current_database()',
-  );
-  return Number(rows[0].n);
-};
 
 const SERVICE_QUERY = (operation: string) =>
   `subscription { orderChanged(where: { operations: [${operation}] }) { cursor operation changedFields order { id customerName productName quantity status version updatedAt } } }`;
@@ -66,7 +58,7 @@ export async function subscribe(
 export async function stream(
   target: Target,
   served: Served,
-  databaseUrl: string,
+  dialect: Dialect,
   options: { subscribers: number; rate: number; seconds: number; run: string },
 ): Promise<StreamResult> {
   const table = target === 'floor' ? 'floor_orders' : 'orders';
@@ -83,10 +75,10 @@ export async function stream(
     if (at !== undefined) latencies.push(now - at);
     else early.set(key, [...(early.get(key) ?? []), now]);
   });
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
+  const pool = dialect.pool(4);
   try {
     await Promise.all(Array.from({ length: 4 }, () => pool.query('SELECT 1')));
-    const transactionsBefore = await transactionsSoFar(pool);
+    const transactionsBefore = await dialect.transactionsSoFar?.(pool);
     const total = Math.round(options.rate * options.seconds);
     const cpuBefore = cpuMicros(served.pid);
     const started = performance.now();
@@ -114,7 +106,11 @@ export async function stream(
     );
     await sleep(200);
     const cpu = cpuMicros(served.pid) - cpuBefore;
-    const queries = (await transactionsSoFar(pool)) - transactionsBefore - total - 2;
+    const transactionsAfter = await dialect.transactionsSoFar?.(pool);
+    const queries =
+      transactionsBefore === undefined || transactionsAfter === undefined
+        ? Number.NaN
+        : transactionsAfter - transactionsBefore - total - 2;
     latencies.sort((a, b) => a - b);
     return {
       p50: percentile(latencies, 50),
@@ -138,7 +134,7 @@ export async function stream(
 export async function statement(
   target: Target,
   served: Served,
-  sql: pg.Client,
+  sql: Session,
   text: string,
   rows: number,
   operation: 'INSERT' | 'UPDATE',
@@ -153,8 +149,8 @@ export async function statement(
     const started = performance.now();
     const result = await sql.query(text);
     const statementMs = performance.now() - started;
-    if (result.rowCount !== rows)
-      throw new Error(`bench: expected ${rows} rows, statement changed ${result.rowCount}`);
+    if (result.affected !== rows)
+      throw new Error(`bench: expected ${rows} rows, statement changed ${result.affected}`);
     await until(() => received >= rows, 300_000, `${rows} deliveries`).catch((e) => console.warn(String(e)));
     return { statementMs, deliveredMs: last - started, missing: rows - received };
   } finally {

@@ -11,14 +11,11 @@ const admin = (server = mysqlServerUrl as string) =>
   mysql.createConnection({ ...mysqlOptions(server), database: undefined });
 
 /**
- * A fresh, migrated database of its own and a user of its own with what the README asks for:
- * ALL on its database plus REPLICATION SLAVE, REPLICATION CLIENT, BINLOG MONITOR (MariaDB),
- * PROCESS and RELOAD, and never SUPER. The service and the tests' writers use that user.
+ * A database `name` and a user of the same name with what the README asks for: ALL on its
+ * database plus REPLICATION SLAVE, REPLICATION CLIENT, BINLOG MONITOR (MariaDB), PROCESS and
+ * RELOAD, and never SUPER. Returns the user's URL.
  */
-export async function createMysqlTestDatabase(
-  serverUrl = mysqlServerUrl as string,
-): Promise<TestDatabase & { user: string }> {
-  const name = `ro_test_${randomBytes(6).toString('hex')}`;
+export async function createDatabaseAndUser(serverUrl: string, name: string): Promise<string> {
   const password = randomBytes(12).toString('hex');
   const root = await admin(serverUrl);
   try {
@@ -39,7 +36,25 @@ export async function createMysqlTestDatabase(
     await root.end();
   }
   const server = new URL(serverUrl);
-  const url = `mysql://${name}:${password}@${server.host}/${name}`;
+  return `mysql://${name}:${password}@${server.host}/${name}`;
+}
+
+export async function dropDatabaseAndUser(serverUrl: string, name: string): Promise<void> {
+  const root = await admin(serverUrl);
+  try {
+    await root.query(`DROP DATABASE IF EXISTS ${name}`);
+    await root.query(`DROP USER IF EXISTS '${name}'@'%'`);
+  } finally {
+    await root.end();
+  }
+}
+
+/** A fresh, migrated database of its own and a user of its own (createDatabaseAndUser); the service and the tests' writers use that user. */
+export async function createMysqlTestDatabase(
+  serverUrl = mysqlServerUrl as string,
+): Promise<TestDatabase & { user: string }> {
+  const name = `ro_test_${randomBytes(6).toString('hex')}`;
+  const url = await createDatabaseAndUser(serverUrl, name);
   const db = createMysqlDb(url, 5);
   await migrateToLatest(db);
   return {
@@ -58,13 +73,7 @@ export async function createMysqlTestDatabase(
     },
     async drop() {
       await db.destroy();
-      const root = await admin(serverUrl);
-      try {
-        await root.query(`DROP DATABASE IF EXISTS ${name}`);
-        await root.query(`DROP USER IF EXISTS '${name}'@'%'`);
-      } finally {
-        await root.end();
-      }
+      await dropDatabaseAndUser(serverUrl, name);
     },
   };
 }
