@@ -35,8 +35,12 @@ afterAll(async () => {
   for (const dispose of disposers.splice(0).reverse()) await dispose();
 });
 
-function wsSubscriber(service: TestService, name: string, variables: object): Subscriber {
-  const client = createWsClient({ url: service.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0 });
+/** A subscriber over `client`, either protocol's: both clients take a payload and a sink. */
+function subscriberOn(
+  client: { subscribe: Client['subscribe']; dispose(): unknown },
+  name: string,
+  variables: object,
+): Subscriber {
   disposers.push(() => client.dispose());
   const subscriber: Subscriber = { name, changes: [], errors: [], stop: () => {} };
   subscriber.stop = client.subscribe(
@@ -54,24 +58,15 @@ function wsSubscriber(service: TestService, name: string, variables: object): Su
   return subscriber;
 }
 
-function sseSubscriber(service: TestService, name: string, variables: object): Subscriber {
-  const client: Client = createSseClient({ url: `${service.url}/graphql/stream`, retryAttempts: 0 });
-  disposers.push(() => client.dispose());
-  const subscriber: Subscriber = { name, changes: [], errors: [], stop: () => {} };
-  subscriber.stop = client.subscribe(
-    { query: CHANGES, variables: variables as Record<string, unknown> },
-    {
-      next: (result: any) =>
-        result.errors
-          ? subscriber.errors.push(...result.errors)
-          : subscriber.changes.push(result.data.orderChanged),
-      error: (error) => subscriber.errors.push(error),
-      complete: () => {},
-    },
+const wsSubscriber = (service: TestService, name: string, variables: object) =>
+  subscriberOn(
+    createWsClient({ url: service.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0 }),
+    name,
+    variables,
   );
-  running.push(subscriber);
-  return subscriber;
-}
+
+const sseSubscriber = (service: TestService, name: string, variables: object) =>
+  subscriberOn(createSseClient({ url: `${service.url}/graphql/stream`, retryAttempts: 0 }), name, variables);
 
 async function history(service: TestService, variables: object): Promise<any[]> {
   const result = await service.graphql(HISTORY, variables as Record<string, unknown>);

@@ -1,3 +1,4 @@
+import type { Client as SseClient } from 'graphql-sse';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { TestService } from '../helpers/service.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -23,8 +24,8 @@ async function sharedResults(): Promise<number> {
   return Number(/^realtime_orders_subscription_results_shared_total (\d+)/m.exec(text)?.[1]);
 }
 
-function subscribeWs(token: string) {
-  const { client } = wsClient(service, token);
+/** The names of the orders `client` receives (either protocol's client: a payload and a sink). */
+function namesFrom(client: { subscribe: SseClient['subscribe']; dispose(): unknown }) {
   const names: string[] = [];
   const errors: unknown[] = [];
   const stop = client.subscribe(
@@ -45,27 +46,8 @@ function subscribeWs(token: string) {
   return { names, errors, stop: end };
 }
 
-function subscribeSse(token: string) {
-  const client = sseClient(service, token, false);
-  const names: string[] = [];
-  const errors: unknown[] = [];
-  const stop = client.subscribe(
-    { query: CHANGES },
-    {
-      next: (result: any) =>
-        result.errors
-          ? errors.push(...result.errors)
-          : names.push(result.data.orderChanged.order.customerName),
-      error: (error) => errors.push(error),
-      complete: () => {},
-    },
-  );
-  const end = () => {
-    stop();
-    void client.dispose();
-  };
-  return { names, errors, stop: end };
-}
+const subscribeWs = (token: string) => namesFrom(wsClient(service, token).client);
+const subscribeSse = (token: string) => namesFrom(sseClient(service, token, false));
 
 const insert = (...customers: string[]) =>
   service.database.sql(
