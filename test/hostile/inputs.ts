@@ -167,12 +167,16 @@ export async function readState(db: Db): Promise<State> {
 async function captureCaughtUp(db: Db): Promise<void> {
   await waitFor(
     async () => {
+      // One pass over the log per check, grouped by order (order_changes has no index on
+      // order_id: a correlated lookup per order made each check quadratic, seconds per call).
       const { rows } = await sql<{ behind: number | string }>`
-        SELECT (SELECT count(*) FROM orders o WHERE NOT EXISTS (SELECT 1 FROM order_changes c
-                  WHERE c.order_id = o.id AND c.op <> 'DELETE' AND JSON_VALUE(c.new_row, '$.version') = o.version))
-             + (SELECT count(*) FROM order_changes c WHERE c.op <> 'DELETE'
-                  AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = c.order_id)
-                  AND NOT EXISTS (SELECT 1 FROM order_changes d WHERE d.order_id = c.order_id AND d.op = 'DELETE'))
+        SELECT (SELECT count(*) FROM orders o LEFT JOIN (
+                  SELECT order_id, MAX(CAST(JSON_VALUE(new_row, '$.version') AS UNSIGNED)) AS version
+                  FROM order_changes WHERE op <> 'DELETE' GROUP BY order_id) c ON c.order_id = o.id
+                WHERE c.version IS NULL OR c.version <> o.version)
+             + (SELECT count(*) FROM (
+                  SELECT order_id, MAX(op = 'DELETE') AS deleted FROM order_changes GROUP BY order_id) c
+                WHERE NOT c.deleted AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = c.order_id))
              AS behind`.execute(db);
       return Number(rows[0]?.behind) === 0;
     },
