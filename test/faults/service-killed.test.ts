@@ -5,8 +5,8 @@ import { expectExactDelivery, waitForCount } from '../changes/harness.ts';
 import { createTestDatabase } from '../helpers/database.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { writerUrlOf } from './backend-faults.ts';
-import { changeCursorOf, subscribeOverWebSocket } from './harness.ts';
-import { prepareMixedLoad, runMixedLoad } from './mixed-load.ts';
+import { prepareMixedLoad } from './mixed-load.ts';
+import { startLoad, subscribersFrom } from './scenario.ts';
 
 const cleanups: (() => unknown)[] = [];
 afterAll(async () => {
@@ -39,22 +39,14 @@ test('the service SIGKILLed mid-stream and started again: clients that resume wi
   const first = await startProcess(database.url, port);
   const base = `http://127.0.0.1:${port}`;
   const seed = await prepareMixedLoad(database);
-  const after = await changeCursorOf(base);
-  const subscribers = [
-    subscribeOverWebSocket(`ws://127.0.0.1:${port}/graphql`, { after, resume: true }),
-    subscribeOverWebSocket(`ws://127.0.0.1:${port}/graphql`, { after, resume: true }),
-  ];
-  cleanups.push(() => {
-    for (const s of subscribers) s.stop();
-  });
-  await waitFor(() => subscribers.every((s) => s.connections > 0), { message: 'subscribers' });
-
-  let finish!: () => void;
-  const finished = new Promise<void>((resolve) => {
-    finish = resolve;
-  });
-  const load = runMixedLoad(writerUrlOf(database), seed.ids, {
-    until: finished,
+  const { subscribers } = await subscribersFrom(
+    cleanups,
+    { url: base, wsUrl: `ws://127.0.0.1:${port}/graphql` },
+    { resume: true },
+  );
+  const load = startLoad({
+    writerUrl: writerUrlOf(database),
+    sharedIds: seed.ids,
     longMs: 3_000,
     bulkAfterMs: 200,
   });
@@ -70,8 +62,7 @@ test('the service SIGKILLed mid-stream and started again: clients that resume wi
   await new Promise((r) => setTimeout(r, 1_000));
   await startProcess(database.url, port);
   await new Promise((r) => setTimeout(r, 1_500));
-  finish();
-  const committed = await load;
+  const { committed } = await load.stop();
 
   for (const [i, subscriber] of subscribers.entries()) {
     await waitForCount(subscriber.changes, committed.length, 30_000).catch(() => {});
