@@ -1,9 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createClient } from 'graphql-ws';
 import { afterAll, expect, test } from 'vitest';
 import WebSocket from 'ws';
 import type { OrderChange } from '../../src/changes/change.ts';
-import { freePort } from '../../src/db/embedded.ts';
+import { spawnReadyService } from '../helpers/child-service.ts';
 import { createTestDatabase } from '../helpers/database.ts';
 import { startTestService } from '../helpers/service.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -15,25 +14,10 @@ afterAll(async () => {
 });
 
 /** An instance in a process of its own, so that it can really die. */
-async function startInstance(databaseUrl: string): Promise<{ child: ChildProcess; url: string }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port), LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  cleanups.push(async () => {
-    child.kill('SIGKILL');
-  });
-  let output = '';
-  child.stdout?.on('data', (chunk) => {
-    output += chunk;
-  });
-  child.stderr?.on('data', (chunk) => {
-    output += chunk;
-  });
-  await waitFor(() => output.includes('is ready') || child.exitCode !== null, { timeoutMs: 30_000 });
-  if (child.exitCode !== null) throw new Error(`instance exited: ${output}`);
-  return { child, url: `ws://127.0.0.1:${port}/graphql` };
+async function startInstance(databaseUrl: string) {
+  const instance = await spawnReadyService({ DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' });
+  cleanups.push(async () => instance.kill());
+  return instance;
 }
 
 // On PostgreSQL and on MySQL/MariaDB (vitest project `mysql`): the instance doing the once-only work
@@ -47,7 +31,7 @@ test('two instances on one database: the ticker killed mid-stream, the other tak
   expect(b.feed.status().leader, 'the first instance holds the ticker (capture) lock').toBe(false);
 
   const onB = collect(await b.feed.subscribe());
-  const clientA = createClient({ url: a.url, webSocketImpl: WebSocket, retryAttempts: 0 });
+  const clientA = createClient({ url: a.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0 });
   const onA: OrderChange[] = [];
   clientA.subscribe<{ orderChanged: OrderChange }>(
     { query: 'subscription { orderChanged { cursor operation order { id version } } }' },
@@ -64,7 +48,7 @@ test('two instances on one database: the ticker killed mid-stream, the other tak
     slowMs: 20,
   });
   await waitFor(() => onA.length > 20, { message: 'instance A to deliver' });
-  a.child.kill('SIGKILL');
+  a.kill();
   await waitFor(() => b.feed.status().leader, {
     timeoutMs: 10_000,
     message: 'instance B to take over the ticker',

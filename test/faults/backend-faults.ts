@@ -47,30 +47,35 @@ export async function endServiceSessions(database: TestDatabase): Promise<number
  * order_changes WRITE` (the table the binary-log capture writes). Returns how long it was held.
  */
 export async function holdChangeLogLocked(database: TestDatabase, ms: number): Promise<number> {
-  if (isMysqlUrl(database.url)) {
-    const dba = await mysql.createConnection(mysqlOptions(writerUrlOf(database)));
-    try {
-      await dba.query('LOCK TABLES order_changes WRITE');
-      const lockedAt = Date.now();
-      await new Promise((r) => setTimeout(r, ms));
-      await dba.query('UNLOCK TABLES');
-      return Date.now() - lockedAt;
-    } finally {
-      await dba.end();
-    }
-  }
-  const dba = new pg.Client({ connectionString: database.url });
-  await dba.connect();
+  const dba = await changeLogLocker(database);
   try {
-    await dba.query('BEGIN');
-    await dba.query('LOCK TABLE order_changes IN ACCESS EXCLUSIVE MODE');
+    await dba.lock();
     const lockedAt = Date.now();
     await new Promise((r) => setTimeout(r, ms));
-    await dba.query('COMMIT');
+    await dba.unlock();
     return Date.now() - lockedAt;
   } finally {
     await dba.end();
   }
+}
+
+/** A session of someone else's that can lock the change log, in its backend's terms. */
+async function changeLogLocker(database: TestDatabase) {
+  if (isMysqlUrl(database.url)) {
+    const dba = await mysql.createConnection(mysqlOptions(writerUrlOf(database)));
+    return {
+      lock: () => dba.query('LOCK TABLES order_changes WRITE'),
+      unlock: () => dba.query('UNLOCK TABLES'),
+      end: () => dba.end(),
+    };
+  }
+  const dba = new pg.Client({ connectionString: database.url });
+  await dba.connect();
+  return {
+    lock: () => dba.query('BEGIN; LOCK TABLE order_changes IN ACCESS EXCLUSIVE MODE'),
+    unlock: () => dba.query('COMMIT'),
+    end: () => dba.end(),
+  };
 }
 
 /**

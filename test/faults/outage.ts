@@ -1,21 +1,11 @@
 import { expect } from 'vitest';
-import { changeKey, expectExactDelivery, receivedKey, waitForCount } from '../changes/harness.ts';
 import type { TestDatabase } from '../helpers/database.ts';
 import { startTestService } from '../helpers/service.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { writerUrlOf } from './backend-faults.ts';
-import {
-  changeCursorOf,
-  committedDespiteFailure,
-  explainMissing,
-  metricsOf,
-  ordersNamed,
-  subscribeOverWebSocket,
-  watchProcess,
-  watchReady,
-  writeThroughService,
-} from './harness.ts';
-import { prepareMixedLoad, runMixedLoad } from './mixed-load.ts';
+import { metricsOf, ordersNamed, watchProcess, watchReady } from './harness.ts';
+import { prepareMixedLoad } from './mixed-load.ts';
+import { committedDuring, expectSubscribersExact, startLoad, subscribersFrom } from './scenario.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -67,26 +57,14 @@ export async function runOutageScenario(
   const service = await startTestService({ database: { ...database, url: serviceDatabaseUrl } });
   cleanups.push(() => service.stop());
   const seed = await prepareMixedLoad(database);
-  const after = await changeCursorOf(service.url);
-  const subscribers = [
-    subscribeOverWebSocket(service.wsUrl, { after }),
-    subscribeOverWebSocket(service.wsUrl, { after }),
-  ];
-  cleanups.push(() => {
-    for (const s of subscribers) s.stop();
-  });
-  await waitFor(() => subscribers.every((s) => s.connections > 0), { message: 'subscribers' });
-
-  let finish!: () => void;
-  const finished = new Promise<void>((resolve) => {
-    finish = resolve;
-  });
-  const load = runMixedLoad(writerUrlOf(database), seed.ids, {
-    until: finished,
+  const { subscribers } = await subscribersFrom(cleanups, service);
+  const load = startLoad({
+    writerUrl: writerUrlOf(database),
+    sharedIds: seed.ids,
     longMs: 2_000,
     bulkAfterMs: 300,
+    throughService: { url: service.url, pauseMs: 100 },
   });
-  const serviceWrites = writeThroughService(service.url, finished, 100);
   await sleep(1_500);
 
   phase('load running');
@@ -124,8 +102,8 @@ export async function runOutageScenario(
   await ready.stop();
   phase('ready again');
   await sleep(1_000); // some writes after the outage too
-  finish();
-  const [committed, writes] = await Promise.all([load, serviceWrites]);
+  const ran = await load.stop();
+  const { writes } = ran;
   phase(
     `load finished: ${writes.committed.length} service writes; subscribers have ${subscribers.map((s) => s.changes.length)}`,
   );
@@ -165,23 +143,9 @@ export async function runOutageScenario(
     expect(failure.ms, 'a failed write took').toBeLessThan(bound);
   }
 
-  const expected = [...committed, ...writes.committed, ...(await committedDespiteFailure(database, writes))];
+  const expected = await committedDuring(database, ran);
   phase(`expecting ${expected.length}`);
-  for (const subscriber of subscribers) {
-    // Short of the count (a 20,000-row statement takes a while on a loaded machine), the exact
-    // comparison below says what is missing.
-    await waitForCount(subscriber.changes, expected.length, 60_000).catch(() => {});
-    expect(subscriber.errors).toEqual([]);
-    expect(subscriber.closes, 'subscriber sockets closed').toBe(0);
-    const received = new Set(subscriber.changes.map(receivedKey));
-    const missing = expected.filter((c) => !received.has(changeKey(c)));
-    if (missing.length > 0) {
-      console.error('missing', JSON.stringify(await explainMissing(database, missing), null, 1));
-      const cursors = subscriber.changes.map((c) => c.cursor);
-      console.error('cursors around', JSON.stringify(cursors.slice(-5)), cursors.length);
-    }
-    expectExactDelivery(subscriber.changes, expected);
-  }
+  await expectSubscribersExact(subscribers, expected, { explainIn: database });
   phase('delivered');
   expect(guard.crashes).toEqual([]);
   return { expected: expected.length, failedWrites: writes.failed };

@@ -1,12 +1,12 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { afterAll, expect, test } from 'vitest';
 import { freePort } from '../../src/db/embedded.ts';
 import { expectExactDelivery, waitForCount } from '../changes/harness.ts';
+import { spawnReadyService } from '../helpers/child-service.ts';
 import { createTestDatabase } from '../helpers/database.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { writerUrlOf } from './backend-faults.ts';
-import { changeCursorOf, subscribeOverWebSocket } from './harness.ts';
-import { prepareMixedLoad, runMixedLoad } from './mixed-load.ts';
+import { prepareMixedLoad } from './mixed-load.ts';
+import { startLoad, subscribersFrom } from './scenario.ts';
 
 const cleanups: (() => unknown)[] = [];
 afterAll(async () => {
@@ -14,22 +14,14 @@ afterAll(async () => {
 });
 
 /** `npm start` as an operator runs it, in a process of its own so that it can really die. */
-async function startProcess(databaseUrl: string, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port), LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+async function startProcess(databaseUrl: string, port: number) {
+  const service = await spawnReadyService({
+    DATABASE_URL: databaseUrl,
+    PORT: String(port),
+    LOG_LEVEL: 'warn',
   });
-  cleanups.push(() => child.kill('SIGKILL'));
-  let output = '';
-  child.stdout?.on('data', (chunk) => {
-    output += chunk;
-  });
-  child.stderr?.on('data', (chunk) => {
-    output += chunk;
-  });
-  await waitFor(() => output.includes('is ready') || child.exitCode !== null, { timeoutMs: 30_000 });
-  if (child.exitCode !== null) throw new Error(`the service exited: ${output}`);
-  return child;
+  cleanups.push(() => service.kill());
+  return service;
 }
 
 test('the service SIGKILLed mid-stream and started again: clients that resume with their cursor lose nothing and get nothing twice', async () => {
@@ -37,24 +29,11 @@ test('the service SIGKILLed mid-stream and started again: clients that resume wi
   cleanups.push(() => database.drop());
   const port = await freePort();
   const first = await startProcess(database.url, port);
-  const base = `http://127.0.0.1:${port}`;
   const seed = await prepareMixedLoad(database);
-  const after = await changeCursorOf(base);
-  const subscribers = [
-    subscribeOverWebSocket(`ws://127.0.0.1:${port}/graphql`, { after, resume: true }),
-    subscribeOverWebSocket(`ws://127.0.0.1:${port}/graphql`, { after, resume: true }),
-  ];
-  cleanups.push(() => {
-    for (const s of subscribers) s.stop();
-  });
-  await waitFor(() => subscribers.every((s) => s.connections > 0), { message: 'subscribers' });
-
-  let finish!: () => void;
-  const finished = new Promise<void>((resolve) => {
-    finish = resolve;
-  });
-  const load = runMixedLoad(writerUrlOf(database), seed.ids, {
-    until: finished,
+  const { subscribers } = await subscribersFrom(cleanups, first, { resume: true });
+  const load = startLoad({
+    writerUrl: writerUrlOf(database),
+    sharedIds: seed.ids,
     longMs: 3_000,
     bulkAfterMs: 200,
   });
@@ -63,15 +42,13 @@ test('the service SIGKILLed mid-stream and started again: clients that resume wi
     timeoutMs: 30_000,
     message: 'the bulk update to be streaming',
   });
-  const exited = new Promise((resolve) => first.once('exit', resolve));
-  first.kill('SIGKILL');
-  await exited;
+  first.kill();
+  await first.exited;
   const delivered = subscribers.map((s) => s.changes.length);
   await new Promise((r) => setTimeout(r, 1_000));
   await startProcess(database.url, port);
   await new Promise((r) => setTimeout(r, 1_500));
-  finish();
-  const committed = await load;
+  const { committed } = await load.stop();
 
   for (const [i, subscriber] of subscribers.entries()) {
     await waitForCount(subscriber.changes, committed.length, 30_000).catch(() => {});

@@ -1,17 +1,10 @@
 import { expect } from 'vitest';
-import { type CommittedChange, expectExactDelivery, waitForCount } from '../changes/harness.ts';
+import type { CommittedChange } from '../changes/harness.ts';
 import type { TestDatabase } from '../helpers/database.ts';
 import { startTestService, type TestService } from '../helpers/service.ts';
-import { waitFor } from '../helpers/wait.ts';
-import {
-  changeCursorOf,
-  committedDespiteFailure,
-  type ServiceWrites,
-  subscribeOverWebSocket,
-  watchProcess,
-  writeThroughService,
-} from './harness.ts';
-import { prepareMixedLoad, runMixedLoad } from './mixed-load.ts';
+import { watchProcess } from './harness.ts';
+import { prepareMixedLoad } from './mixed-load.ts';
+import { committedDuring, expectSubscribersExact, startLoad, subscribersFrom } from './scenario.ts';
 
 export interface UnderLoadOptions {
   database: TestDatabase;
@@ -38,46 +31,21 @@ export async function underLoad(cleanups: (() => unknown)[], options: UnderLoadO
   const service = options.service ?? (await startTestService({ database }));
   if (!options.service) cleanups.push(() => service.stop());
   const seed = await prepareMixedLoad(database);
-  const after = await changeCursorOf(service.url);
-  const subscribers = [
-    subscribeOverWebSocket(service.wsUrl, { after }),
-    subscribeOverWebSocket(service.wsUrl, { after }),
-  ];
-  cleanups.push(() => {
-    for (const s of subscribers) s.stop();
-  });
-  await waitFor(() => subscribers.every((s) => s.connections > 0), { message: 'subscribers' });
-
-  let finish!: () => void;
-  const finished = new Promise<void>((resolve) => {
-    finish = resolve;
-  });
-  const load = runMixedLoad(options.writerUrl ?? database.url, seed.ids, {
-    until: finished,
+  const { after, subscribers } = await subscribersFrom(cleanups, service);
+  const load = startLoad({
+    writerUrl: options.writerUrl ?? database.url,
+    sharedIds: seed.ids,
     longMs: 2_000,
     bulkAfterMs: 300,
+    throughService: { url: service.url, pauseMs: 100 },
   });
-  const serviceWrites = writeThroughService(service.url, finished, 100);
   await new Promise((r) => setTimeout(r, 1_000));
   await options.during(service);
   await new Promise((r) => setTimeout(r, 1_000));
-  finish();
-  const [committed, writes] = await Promise.all([load, serviceWrites]);
+  const ran = await load.stop();
 
-  const expected = [
-    ...committed,
-    ...writes.committed,
-    ...(await committedDespiteFailure(database, writes)),
-    ...(options.alsoCommitted ?? []),
-  ];
-  for (const subscriber of subscribers) {
-    // Short of the count (a 20,000-row statement takes a while on a loaded machine), the exact
-    // comparison below says what is missing.
-    await waitForCount(subscriber.changes, expected.length, 60_000).catch(() => {});
-    expect(subscriber.errors).toEqual([]);
-    expect(subscriber.closes, 'subscriber sockets closed').toBe(0);
-    expectExactDelivery(subscriber.changes, expected);
-  }
+  const expected = await committedDuring(database, ran, options.alsoCommitted);
+  await expectSubscribersExact(subscribers, expected);
   expect(guard.crashes).toEqual([]);
-  return { service, writes: writes as ServiceWrites, after, expected };
+  return { service, writes: ran.writes, after, expected };
 }

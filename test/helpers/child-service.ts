@@ -19,13 +19,16 @@ export interface ChildService {
   kill(): void;
 }
 
-/** The service as `npm start` runs it (`node --import tsx src/main.ts`), in a process of its own. */
+/**
+ * The service as `npm start` runs it (`node --import tsx src/main.ts`), in a process of its own;
+ * resolves once it listens. On a free port unless `env.PORT` names one (to start it again there).
+ */
 export async function spawnService(
   env: Record<string, string>,
   /** Extra `node` options, e.g. another `--import`. */
   nodeArgs: string[] = [],
 ): Promise<ChildService> {
-  const port = await freePort();
+  const port = env.PORT ? Number(env.PORT) : await freePort();
   const base = { ...process.env };
   for (const name of ['DATABASE_URL', 'PORT', 'HOST', 'LOG_LEVEL', 'DATA_DIR', 'CHANGE_RETENTION']) {
     delete base[name];
@@ -67,6 +70,22 @@ export async function spawnService(
       if (alive()) child.kill('SIGKILL');
     },
   };
+}
+
+/**
+ * spawnService, resolved only once the service says it is ready (database reached, feed
+ * started), when requests are no longer held.
+ */
+export async function spawnReadyService(env: Record<string, string>): Promise<ChildService> {
+  const service = await spawnService(env);
+  try {
+    await waitFor(() => service.output().includes('is ready') || !service.alive(), { timeoutMs: 30_000 });
+  } catch (error) {
+    service.kill();
+    throw error;
+  }
+  if (!service.alive()) throw new Error(`the service exited: ${service.output()}`);
+  return service;
 }
 
 /** A port that refuses connections until `open()` forwards it to the database of `target`. */
