@@ -1,5 +1,6 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { CONNECT_TIMEOUT_MS } from './connect-timeout.ts';
 import { type ConnectionGateOptions, registerGate } from './connection-gate.ts';
 import type { Database } from './database.ts';
 import { PgGatedPool } from './pg-gated-pool.ts';
@@ -9,12 +10,6 @@ export type Db = Kysely<Database>;
 
 // Where /metrics has always taken them from; the gate is the same on MySQL/MariaDB.
 export { type DatabaseStatus, databaseStatus } from './connection-gate.ts';
-
-/**
- * How long a new connection may take to be made: a server that is down refuses at once
- * (ECONNREFUSED), but one behind a dropped network never answers.
- */
-export const CONNECT_TIMEOUT_MS = 2_000;
 
 /**
  * How long a request may wait for a pooled connection while all are busy. A database that is busy

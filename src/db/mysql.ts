@@ -1,5 +1,6 @@
 import { Kysely, MysqlAdapter, MysqlDialect } from 'kysely';
 import { createPool, type Pool, type PoolOptions } from 'mysql2';
+import { CONNECT_TIMEOUT_MS } from './connect-timeout.ts';
 import { type ConnectionGateOptions, registerGate } from './connection-gate.ts';
 import type { Database } from './database.ts';
 import { MysqlGatedPool } from './mysql-gated-pool.ts';
@@ -24,7 +25,7 @@ export function mysqlOptions(url: string): PoolOptions {
     supportBigNumbers: true,
     bigNumberStrings: true,
     charset: 'utf8mb4',
-    connectTimeout: 2_000,
+    connectTimeout: CONNECT_TIMEOUT_MS,
     enableKeepAlive: true,
   };
 }
