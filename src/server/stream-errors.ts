@@ -28,36 +28,45 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
 }
 
 function endingWithError<T>(source: AsyncIterable<T>): AsyncIterableIterator<T | { errors: GraphQLError[] }> {
-  const iterator = source[Symbol.asyncIterator]();
-  let failed = false;
-  return {
-    async next() {
-      if (failed) return { done: true, value: undefined };
-      try {
-        return await iterator.next();
-      } catch (error) {
-        failed = true;
-        const graphQLError =
-          error instanceof GraphQLError
-            ? error
-            : createGraphQLError((error as Error)?.message ?? String(error), {
-                originalError: error as Error,
-              });
-        return { done: false, value: { errors: [graphQLError] } };
-      }
-    },
-    async return() {
-      failed = true;
-      await iterator.return?.();
-      return { done: true, value: undefined };
-    },
-    async throw(error) {
-      failed = true;
-      await iterator.return?.();
-      throw error;
-    },
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-  };
+  return new EndingWithError(source[Symbol.asyncIterator]());
+}
+
+// A class, not an object literal: every open subscription holds one, and a literal's methods are
+// closures of their own, per subscription.
+class EndingWithError<T> implements AsyncIterableIterator<T | { errors: GraphQLError[] }> {
+  private failed = false;
+
+  constructor(private readonly iterator: AsyncIterator<T>) {}
+
+  async next(): Promise<IteratorResult<T | { errors: GraphQLError[] }>> {
+    if (this.failed) return { done: true, value: undefined };
+    try {
+      return await this.iterator.next();
+    } catch (error) {
+      this.failed = true;
+      const graphQLError =
+        error instanceof GraphQLError
+          ? error
+          : createGraphQLError((error as Error)?.message ?? String(error), {
+              originalError: error as Error,
+            });
+      return { done: false, value: { errors: [graphQLError] } };
+    }
+  }
+
+  async return(): Promise<IteratorResult<T>> {
+    this.failed = true;
+    await this.iterator.return?.();
+    return { done: true, value: undefined };
+  }
+
+  async throw(error?: unknown): Promise<IteratorResult<T>> {
+    this.failed = true;
+    await this.iterator.return?.();
+    throw error;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
 }
