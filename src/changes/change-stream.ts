@@ -1,3 +1,5 @@
+import { ReaderSignal } from './reader-signal.ts';
+
 /**
  * An async iterator over pages that are read only when the consumer has used up the last one:
  * the consumer's pace is the reader's pace, so nothing queues up behind a slow subscriber. A
@@ -8,16 +10,16 @@ export class PagedStream<T> implements AsyncIterableIterator<T> {
   private page: T[] = [];
   private index = 0;
   private finished = false;
-  private readonly abort = new AbortController();
+  private readonly signal = new ReaderSignal();
   private finishListeners: (() => void)[] = [];
 
   /** `readPage` resolves with the next items (never empty), or undefined at the end. */
-  constructor(private readonly readPage: (signal: AbortSignal) => Promise<T[] | undefined>) {}
+  constructor(private readonly readPage: (signal: ReaderSignal) => Promise<T[] | undefined>) {}
 
   async next(): Promise<IteratorResult<T, undefined>> {
     while (this.index >= this.page.length) {
       if (this.finished) return { done: true, value: undefined };
-      const page = await this.readPage(this.abort.signal).catch((error: unknown) => {
+      const page = await this.readPage(this.signal).catch((error: unknown) => {
         this.finish();
         throw error;
       });
@@ -63,7 +65,7 @@ export class PagedStream<T> implements AsyncIterableIterator<T> {
     if (this.finished) return;
     this.finished = true;
     this.page = [];
-    this.abort.abort();
+    this.signal.abort();
     for (const listener of this.finishListeners.splice(0)) listener();
   }
 }

@@ -13,6 +13,7 @@ import { readHistory } from './history-pages.ts';
 import { retryTransient } from './log-reads.ts';
 import { plainChange } from './plain-change.ts';
 import { type Cursor, comparePositions, endOfTick, type Position } from './position.ts';
+import type { ReaderSignal } from './reader-signal.ts';
 import { startCursor, unavailableIfUnreachable } from './reader-start.ts';
 import { RecentWindow } from './recent-window.ts';
 import { currentCursor } from './snapshot.ts';
@@ -65,7 +66,7 @@ export class ChangeFeed {
   });
   private readonly health = new ConnectionHealth();
   /** Per reader (its stream's signal), the read of the page after the one it was last given. */
-  private readonly readsAhead = new WeakMap<AbortSignal, { from: Position; read: Promise<ReadResult> }>();
+  private readonly readsAhead = new WeakMap<ReaderSignal, { from: Position; read: Promise<ReadResult> }>();
   private readsAheadInFlight = 0;
   private stopped = false;
   private timers: NodeJS.Timeout[] = [];
@@ -210,7 +211,7 @@ export class ChangeFeed {
   }
 
   /** The next entries after `position`: waits at the head, reads memory when it can, else the log. */
-  private async readFrom(position: Position, signal: AbortSignal): Promise<ReadResult | undefined> {
+  private async readFrom(position: Position, signal: ReaderSignal): Promise<ReadResult | undefined> {
     for (;;) {
       if (this.stopped || signal.aborted) return undefined;
       const head = this.head;
@@ -228,7 +229,7 @@ export class ChangeFeed {
    * once: the database reads it while this one is executed and sent, instead of after. So a
    * reader holds at most two pages, this one and the next.
    */
-  private async readLogAhead(position: Position, head: Position, signal: AbortSignal): Promise<ReadResult> {
+  private async readLogAhead(position: Position, head: Position, signal: ReaderSignal): Promise<ReadResult> {
     const ahead = this.readsAhead.get(signal);
     this.readsAhead.delete(signal);
     const page =
@@ -249,7 +250,7 @@ export class ChangeFeed {
     return page;
   }
 
-  private readLog(position: Position, untilTick: number, limit: number, signal?: AbortSignal) {
+  private readLog(position: Position, untilTick: number, limit: number, signal?: ReaderSignal) {
     return retryTransient(
       () => this.changeLog.readAfter(position, limit, untilTick),
       this.options.log,

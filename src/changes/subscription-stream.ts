@@ -3,9 +3,10 @@ import type { ReadResult } from './change-log.ts';
 import { PagedStream } from './change-stream.ts';
 import type { CursorReader } from './cursor-reader.ts';
 import type { Position } from './position.ts';
+import type { ReaderSignal } from './reader-signal.ts';
 
 /** The next entries after `position`, waiting at the head; undefined once the reader should end. */
-export type ReadFrom = (position: Position, signal: AbortSignal) => Promise<ReadResult | undefined>;
+export type ReadFrom = (position: Position, signal: ReaderSignal) => Promise<ReadResult | undefined>;
 
 export interface SubscriptionStreamsOptions {
   /**
