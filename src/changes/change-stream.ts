@@ -16,21 +16,32 @@ export class PagedStream<T> implements AsyncIterableIterator<T> {
   /** `readPage` resolves with the next items (never empty), or undefined at the end. */
   constructor(private readonly readPage: (signal: ReaderSignal) => Promise<T[] | undefined>) {}
 
-  async next(): Promise<IteratorResult<T, undefined>> {
-    while (this.index >= this.page.length) {
-      if (this.finished) return { done: true, value: undefined };
-      const page = await this.readPage(this.signal).catch((error: unknown) => {
+  // Not an async function: a subscriber waiting for the next change holds this call's promise for
+  // as long as nothing happens, and a suspended async call weighs twice as much as a promise.
+  next(): Promise<IteratorResult<T, undefined>> {
+    if (this.index < this.page.length)
+      return Promise.resolve({ done: false, value: this.page[this.index++] as T });
+    if (this.finished) return Promise.resolve({ done: true, value: undefined });
+    let read: Promise<T[] | undefined>;
+    try {
+      read = this.readPage(this.signal);
+    } catch (error) {
+      read = Promise.reject(error);
+    }
+    return read.then(
+      (page) => {
+        if (!page || this.finished) this.finish();
+        else {
+          this.page = page;
+          this.index = 0;
+        }
+        return this.next();
+      },
+      (error: unknown) => {
         this.finish();
         throw error;
-      });
-      if (!page || this.finished) {
-        this.finish();
-        continue;
-      }
-      this.page = page;
-      this.index = 0;
-    }
-    return { done: false, value: this.page[this.index++] as T };
+      },
+    );
   }
 
   /**

@@ -210,18 +210,25 @@ export class ChangeFeed {
     return this.head;
   }
 
-  /** The next entries after `position`: waits at the head, reads memory when it can, else the log. */
-  private async readFrom(position: Position, signal: ReaderSignal): Promise<ReadResult | undefined> {
-    for (;;) {
-      if (this.stopped || signal.aborted) return undefined;
-      const head = this.head;
-      if (!head || comparePositions(position, head) >= 0) {
-        await this.waiters.next(signal);
-        continue;
-      }
-      if (this.window?.covers(position)) return this.window.read(position, head, this.pageSize);
-      return this.readLogAhead(position, head, signal);
+  /**
+   * The next entries after `position`: waits at the head, reads memory when it can, else the log.
+   * Not an async function: every idle subscriber is parked here, and a suspended async call weighs
+   * twice as much as the promise of its wait.
+   */
+  private readFrom(position: Position, signal: ReaderSignal): Promise<ReadResult | undefined> {
+    if (this.stopped || signal.aborted) return Promise.resolve(undefined);
+    const head = this.head;
+    // Each wake moves the head past a parked reader, but for one resuming from a cursor ahead of
+    // this instance's head (or a wake at start or stop): then it parks again.
+    if (!head || comparePositions(position, head) >= 0)
+      return this.waiters.next(signal).then(() => this.readFrom(position, signal));
+    try {
+      if (this.window?.covers(position))
+        return Promise.resolve(this.window.read(position, head, this.pageSize));
+    } catch (error) {
+      return Promise.reject(error);
     }
+    return this.readLogAhead(position, head, signal);
   }
 
   /**
