@@ -47,6 +47,7 @@ export function useSharedSubscriptionExecution(stats: SharingStats = newSharingS
   // Each subscription holds its key's entry, so the key string (the whole document) is kept once.
   const subscribers = new Map<string, SharingKey>();
   const documentIds = new WeakMap<DocumentNode, string>();
+  const sharedSubscribes = new WeakMap<object, (args: ExecutionArgs) => unknown>();
 
   const keyOf = (args: ExecutionArgs): string => {
     let document = documentIds.get(args.document);
@@ -118,7 +119,15 @@ export function useSharedSubscriptionExecution(stats: SharingStats = newSharingS
 
   return {
     onSubscribe({ subscribeFn, setSubscribeFn }) {
-      setSubscribeFn(((args: ExecutionArgs) => subscribeShared(args, subscribeFn as never)) as never);
+      // One function per subscribe function before it (Yoga's, always the same), not one per
+      // subscription: envelop keeps it for as long as the subscription lasts.
+      let shared = sharedSubscribes.get(subscribeFn);
+      if (!shared) {
+        const fallback = subscribeFn as (args: ExecutionArgs) => unknown;
+        shared = (args: ExecutionArgs) => subscribeShared(args, fallback);
+        sharedSubscribes.set(subscribeFn, shared);
+      }
+      setSubscribeFn(shared as never);
     },
   };
 }

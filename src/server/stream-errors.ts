@@ -13,15 +13,21 @@ import { createGraphQLError, type Plugin } from 'graphql-yoga';
  */
 export function useStreamErrorsAsResults(): Plugin {
   return {
-    onSubscribe() {
-      return {
-        onSubscribeResult({ result, setResult }) {
-          if (isAsyncIterable(result)) setResult(endingWithError(result) as never);
-        },
-      };
-    },
+    // One hooks object for every subscription: envelop keeps it for as long as the subscription lasts.
+    onSubscribe: () => ENDING_WITH_ERROR_HOOKS,
   };
 }
+
+const ENDING_WITH_ERROR_HOOKS: OnSubscribeHooks = {
+  onSubscribeResult({ result, setResult }) {
+    if (isAsyncIterable(result)) setResult(endingWithError(result) as never);
+  },
+};
+
+type OnSubscribeHooks = Extract<
+  ReturnType<NonNullable<Plugin['onSubscribe']>>,
+  { onSubscribeResult?: unknown }
+>;
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return typeof (value as AsyncIterable<unknown>)?.[Symbol.asyncIterator] === 'function';
@@ -38,20 +44,28 @@ class EndingWithError<T> implements AsyncIterableIterator<T | { errors: GraphQLE
 
   constructor(private readonly iterator: AsyncIterator<T>) {}
 
-  async next(): Promise<IteratorResult<T | { errors: GraphQLError[] }>> {
-    if (this.failed) return { done: true, value: undefined };
+  // Not an async function: an idle subscriber holds this call's promise for as long as nothing
+  // happens, and a suspended async call weighs twice as much.
+  next(): Promise<IteratorResult<T | { errors: GraphQLError[] }>> {
+    if (this.failed) return Promise.resolve({ done: true, value: undefined });
+    let next: Promise<IteratorResult<T>>;
     try {
-      return await this.iterator.next();
+      next = this.iterator.next();
     } catch (error) {
-      this.failed = true;
-      const graphQLError =
-        error instanceof GraphQLError
-          ? error
-          : createGraphQLError((error as Error)?.message ?? String(error), {
-              originalError: error as Error,
-            });
-      return { done: false, value: { errors: [graphQLError] } };
+      return Promise.resolve(this.ended(error));
     }
+    return next.then(undefined, (error: unknown) => this.ended(error));
+  }
+
+  private ended(error: unknown): IteratorResult<{ errors: GraphQLError[] }> {
+    this.failed = true;
+    const graphQLError =
+      error instanceof GraphQLError
+        ? error
+        : createGraphQLError((error as Error)?.message ?? String(error), {
+            originalError: error as Error,
+          });
+    return { done: false, value: { errors: [graphQLError] } };
   }
 
   async return(): Promise<IteratorResult<T>> {

@@ -242,9 +242,24 @@ function directResults(
   ctx: { subscriptions: Record<string, unknown>; extra: { socket: WebSocket } },
   id: string,
 ): DirectResults {
-  const prefix = nextMessagePrefix(id);
-  const socket = ctx.extra.socket as BatchingWebSocket;
-  return { send: (result) => (id in ctx.subscriptions ? socket.sendResult(prefix, result) : false) };
+  return new SocketResults(ctx, id);
+}
+
+// A class, not an object literal with a closure: every open subscription holds one.
+class SocketResults implements DirectResults {
+  private readonly prefix: string;
+
+  constructor(
+    private readonly ctx: { subscriptions: Record<string, unknown>; extra: { socket: WebSocket } },
+    private readonly id: string,
+  ) {
+    this.prefix = nextMessagePrefix(id);
+  }
+
+  send(result: object): undefined | false | Promise<void> {
+    if (!(this.id in this.ctx.subscriptions)) return false;
+    return (this.ctx.extra.socket as BatchingWebSocket).sendResult(this.prefix, result);
+  }
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
