@@ -1,5 +1,7 @@
 import { ReaderSignal } from './reader-signal.ts';
 
+const NO_ITEMS: readonly never[] = [];
+
 /**
  * An async iterator over pages that are read only when the consumer has used up the last one:
  * the consumer's pace is the reader's pace, so nothing queues up behind a slow subscriber. A
@@ -7,11 +9,12 @@ import { ReaderSignal } from './reader-signal.ts';
  * released without waiting for the next change.
  */
 export class PagedStream<T> implements AsyncIterableIterator<T> {
-  private page: T[] = [];
+  private page: readonly T[] = NO_ITEMS;
   private index = 0;
   private finished = false;
   private readonly signal = new ReaderSignal();
-  private finishListeners: (() => void)[] = [];
+  // One function, not an array: an array made by push keeps room for 16, per open subscription.
+  private onFinished: (() => void) | undefined;
 
   /** `readPage` resolves with the next items (never empty), or undefined at the end. */
   constructor(private readonly readPage: (signal: ReaderSignal) => Promise<T[] | undefined>) {}
@@ -19,8 +22,7 @@ export class PagedStream<T> implements AsyncIterableIterator<T> {
   // Not an async function: a subscriber waiting for the next change holds this call's promise for
   // as long as nothing happens, and a suspended async call weighs twice as much as a promise.
   next(): Promise<IteratorResult<T, undefined>> {
-    if (this.index < this.page.length)
-      return Promise.resolve({ done: false, value: this.page[this.index++] as T });
+    if (this.index < this.page.length) return Promise.resolve({ done: false, value: this.take() });
     if (this.finished) return Promise.resolve({ done: true, value: undefined });
     let read: Promise<T[] | undefined>;
     try {
@@ -50,7 +52,17 @@ export class PagedStream<T> implements AsyncIterableIterator<T> {
    */
   takeReady(): T | undefined {
     if (this.finished || this.index >= this.page.length) return undefined;
-    return this.page[this.index++];
+    return this.take();
+  }
+
+  private take(): T {
+    const item = this.page[this.index++] as T;
+    // A page used up is let go at once: an idle subscriber would hold its last page until the next.
+    if (this.index >= this.page.length) {
+      this.page = NO_ITEMS;
+      this.index = 0;
+    }
+    return item;
   }
 
   async return(): Promise<IteratorResult<T, undefined>> {
@@ -69,14 +81,22 @@ export class PagedStream<T> implements AsyncIterableIterator<T> {
 
   /** Runs `listener` once, when the stream ends for whatever reason. */
   onFinish(listener: () => void): void {
-    this.finishListeners.push(listener);
+    const earlier = this.onFinished;
+    this.onFinished = earlier
+      ? () => {
+          earlier();
+          listener();
+        }
+      : listener;
   }
 
   private finish(): void {
     if (this.finished) return;
     this.finished = true;
-    this.page = [];
+    this.page = NO_ITEMS;
     this.signal.abort();
-    for (const listener of this.finishListeners.splice(0)) listener();
+    const listener = this.onFinished;
+    this.onFinished = undefined;
+    listener?.();
   }
 }
