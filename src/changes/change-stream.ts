@@ -1,3 +1,7 @@
+import { ReaderSignal } from './reader-signal.ts';
+
+const NO_ITEMS: readonly never[] = [];
+
 /**
  * An async iterator over pages that are read only when the consumer has used up the last one:
  * the consumer's pace is the reader's pace, so nothing queues up behind a slow subscriber. A
@@ -5,30 +9,41 @@
  * released without waiting for the next change.
  */
 export class PagedStream<T> implements AsyncIterableIterator<T> {
-  private page: T[] = [];
+  private page: readonly T[] = NO_ITEMS;
   private index = 0;
   private finished = false;
-  private readonly abort = new AbortController();
-  private finishListeners: (() => void)[] = [];
+  private readonly signal = new ReaderSignal();
+  // One function, not an array: an array made by push keeps room for 16, per open subscription.
+  private onFinished: (() => void) | undefined;
 
   /** `readPage` resolves with the next items (never empty), or undefined at the end. */
-  constructor(private readonly readPage: (signal: AbortSignal) => Promise<T[] | undefined>) {}
+  constructor(private readonly readPage: (signal: ReaderSignal) => Promise<T[] | undefined>) {}
 
-  async next(): Promise<IteratorResult<T, undefined>> {
-    while (this.index >= this.page.length) {
-      if (this.finished) return { done: true, value: undefined };
-      const page = await this.readPage(this.abort.signal).catch((error: unknown) => {
+  // Not an async function: a subscriber waiting for the next change holds this call's promise for
+  // as long as nothing happens, and a suspended async call weighs twice as much as a promise.
+  next(): Promise<IteratorResult<T, undefined>> {
+    if (this.index < this.page.length) return Promise.resolve({ done: false, value: this.take() });
+    if (this.finished) return Promise.resolve({ done: true, value: undefined });
+    let read: Promise<T[] | undefined>;
+    try {
+      read = this.readPage(this.signal);
+    } catch (error) {
+      read = Promise.reject(error);
+    }
+    return read.then(
+      (page) => {
+        if (!page || this.finished) this.finish();
+        else {
+          this.page = page;
+          this.index = 0;
+        }
+        return this.next();
+      },
+      (error: unknown) => {
         this.finish();
         throw error;
-      });
-      if (!page || this.finished) {
-        this.finish();
-        continue;
-      }
-      this.page = page;
-      this.index = 0;
-    }
-    return { done: false, value: this.page[this.index++] as T };
+      },
+    );
   }
 
   /**
@@ -37,7 +52,17 @@ export class PagedStream<T> implements AsyncIterableIterator<T> {
    */
   takeReady(): T | undefined {
     if (this.finished || this.index >= this.page.length) return undefined;
-    return this.page[this.index++];
+    return this.take();
+  }
+
+  private take(): T {
+    const item = this.page[this.index++] as T;
+    // A page used up is let go at once: an idle subscriber would hold its last page until the next.
+    if (this.index >= this.page.length) {
+      this.page = NO_ITEMS;
+      this.index = 0;
+    }
+    return item;
   }
 
   async return(): Promise<IteratorResult<T, undefined>> {
@@ -56,14 +81,22 @@ export class PagedStream<T> implements AsyncIterableIterator<T> {
 
   /** Runs `listener` once, when the stream ends for whatever reason. */
   onFinish(listener: () => void): void {
-    this.finishListeners.push(listener);
+    const earlier = this.onFinished;
+    this.onFinished = earlier
+      ? () => {
+          earlier();
+          listener();
+        }
+      : listener;
   }
 
   private finish(): void {
     if (this.finished) return;
     this.finished = true;
-    this.page = [];
-    this.abort.abort();
-    for (const listener of this.finishListeners.splice(0)) listener();
+    this.page = NO_ITEMS;
+    this.signal.abort();
+    const listener = this.onFinished;
+    this.onFinished = undefined;
+    listener?.();
   }
 }

@@ -10,6 +10,7 @@ import { readHistory } from './history-pages.ts';
 import { retryTransient } from './log-reads.ts';
 import { plainChange } from './plain-change.ts';
 import { type Cursor, comparePositions, endOfTick, type Position } from './position.ts';
+import type { ReaderSignal } from './reader-signal.ts';
 import { startCursor, unavailableIfUnreachable } from './reader-start.ts';
 import { RecentWindow } from './recent-window.ts';
 import { currentCursor } from './snapshot.ts';
@@ -43,7 +44,7 @@ export class ChangeFeed {
   });
   private readonly health = new ConnectionHealth();
   /** Per reader (its stream's signal), the read of the page after the one it was last given. */
-  private readonly readsAhead = new WeakMap<AbortSignal, { from: Position; read: Promise<ReadResult> }>();
+  private readonly readsAhead = new WeakMap<ReaderSignal, { from: Position; read: Promise<ReadResult> }>();
   private readsAheadInFlight = 0;
   private stopped = false;
   private timers: NodeJS.Timeout[] = [];
@@ -187,18 +188,25 @@ export class ChangeFeed {
     return this.head;
   }
 
-  /** The next entries after `position`: waits at the head, reads memory when it can, else the log. */
-  private async readFrom(position: Position, signal: AbortSignal): Promise<ReadResult | undefined> {
-    for (;;) {
-      if (this.stopped || signal.aborted) return undefined;
-      const head = this.head;
-      if (!head || comparePositions(position, head) >= 0) {
-        await this.waiters.next(signal);
-        continue;
-      }
-      if (this.window?.covers(position)) return this.window.read(position, head, this.pageSize);
-      return this.readLogAhead(position, head, signal);
+  /**
+   * The next entries after `position`: waits at the head, reads memory when it can, else the log.
+   * Not an async function: every idle subscriber is parked here, and a suspended async call weighs
+   * twice as much as the promise of its wait.
+   */
+  private readFrom(position: Position, signal: ReaderSignal): Promise<ReadResult | undefined> {
+    if (this.stopped || signal.aborted) return Promise.resolve(undefined);
+    const head = this.head;
+    // Each wake moves the head past a parked reader, but for one resuming from a cursor ahead of
+    // this instance's head (or a wake at start or stop): then it parks again.
+    if (!head || comparePositions(position, head) >= 0)
+      return this.waiters.next(signal).then(() => this.readFrom(position, signal));
+    try {
+      if (this.window?.covers(position))
+        return Promise.resolve(this.window.read(position, head, this.pageSize));
+    } catch (error) {
+      return Promise.reject(error);
     }
+    return this.readLogAhead(position, head, signal);
   }
 
   /**
@@ -206,7 +214,7 @@ export class ChangeFeed {
    * once: the database reads it while this one is executed and sent, instead of after. So a
    * reader holds at most two pages, this one and the next.
    */
-  private async readLogAhead(position: Position, head: Position, signal: AbortSignal): Promise<ReadResult> {
+  private async readLogAhead(position: Position, head: Position, signal: ReaderSignal): Promise<ReadResult> {
     const ahead = this.readsAhead.get(signal);
     this.readsAhead.delete(signal);
     const page =
@@ -227,7 +235,7 @@ export class ChangeFeed {
     return page;
   }
 
-  private readLog(position: Position, untilTick: number, limit: number, signal?: AbortSignal) {
+  private readLog(position: Position, untilTick: number, limit: number, signal?: ReaderSignal) {
     return retryTransient(
       () => this.changeLog.readAfter(position, limit, untilTick),
       this.options.log,

@@ -3,9 +3,10 @@ import type { ReadResult } from './change-log.ts';
 import { PagedStream } from './change-stream.ts';
 import type { CursorReader } from './cursor-reader.ts';
 import type { Position } from './position.ts';
+import type { ReaderSignal } from './reader-signal.ts';
 
 /** The next entries after `position`, waiting at the head; undefined once the reader should end. */
-export type ReadFrom = (position: Position, signal: AbortSignal) => Promise<ReadResult | undefined>;
+export type ReadFrom = (position: Position, signal: ReaderSignal) => Promise<ReadResult | undefined>;
 
 export interface SubscriptionStreamsOptions {
   /**
@@ -35,16 +36,43 @@ export class SubscriptionStreams {
 
   stream(reader: CursorReader): AsyncIterableIterator<OrderChange> {
     this.open++;
-    const stream = new PagedStream<OrderChange>(async (signal) => {
-      for (;;) {
-        const page = await this.readFrom(reader.position, signal);
-        if (!page) return undefined;
-        const changes = [...reader.accept(page)];
-        if (this.options.yieldAfter?.(page)) await new Promise((resolve) => setImmediate(resolve));
-        if (changes.length > 0) return changes;
-      }
-    });
+    const stream = new PagedStream<OrderChange>((signal) => this.readChanges(reader, signal));
     stream.onFinish(() => this.open--);
     return stream;
+  }
+
+  /**
+   * The next changes for `reader`. Promises and callbacks rather than an async loop: an idle
+   * subscriber holds this read for as long as nothing happens, and a suspended async call weighs
+   * twice as much. One promise for the whole read, however many pages hold nothing for the reader
+   * (a promise resolved with the next page's promise, page after page, would chain them all).
+   */
+  private readChanges(reader: CursorReader, signal: ReaderSignal): Promise<OrderChange[] | undefined> {
+    return new Promise((resolve, reject) => {
+      const readPage = (): void => {
+        try {
+          this.readFrom(reader.position, signal).then(accept, reject);
+        } catch (error) {
+          reject(error);
+        }
+      };
+      const accept = (page: ReadResult | undefined): void => {
+        if (!page) {
+          resolve(undefined);
+          return;
+        }
+        let changes: OrderChange[];
+        try {
+          changes = [...reader.accept(page)];
+        } catch (error) {
+          reject(error);
+          return;
+        }
+        const done = () => (changes.length > 0 ? resolve(changes) : readPage());
+        if (this.options.yieldAfter?.(page)) setImmediate(done);
+        else done();
+      };
+      readPage();
+    });
   }
 }

@@ -62,10 +62,12 @@ type FilterArg = {
 function toFilter(where: FilterArg | null | undefined, { access }: Context): ChangeFilter | undefined {
   const customerName = access.customer;
   if (!where) return customerName === undefined ? undefined : { customerName };
+  // Copies of graphql's lists, of their exact size: graphql builds an input list by push, with
+  // room for 16 values, and a subscription keeps its filter for as long as it lasts.
   return {
     ids: where.ids?.map((id) => validateOrderId(String(id), 'where.ids')) ?? null,
-    statuses: where.statuses ?? null,
-    operations: where.operations ?? null,
+    statuses: where.statuses ? [...where.statuses] : null,
+    operations: where.operations ? [...where.operations] : null,
     customerName: customerName ?? null,
   };
 }

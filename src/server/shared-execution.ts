@@ -47,6 +47,7 @@ export function useSharedSubscriptionExecution(stats: SharingStats = newSharingS
   // Each subscription holds its key's entry, so the key string (the whole document) is kept once.
   const subscribers = new Map<string, SharingKey>();
   const documentIds = new WeakMap<DocumentNode, string>();
+  const sharedSubscribes = new WeakMap<object, (args: ExecutionArgs) => unknown>();
 
   const keyOf = (args: ExecutionArgs): string => {
     let document = documentIds.get(args.document);
@@ -118,7 +119,15 @@ export function useSharedSubscriptionExecution(stats: SharingStats = newSharingS
 
   return {
     onSubscribe({ subscribeFn, setSubscribeFn }) {
-      setSubscribeFn(((args: ExecutionArgs) => subscribeShared(args, subscribeFn as never)) as never);
+      // One function per subscribe function before it (Yoga's, always the same), not one per
+      // subscription: envelop keeps it for as long as the subscription lasts.
+      let shared = sharedSubscribes.get(subscribeFn);
+      if (!shared) {
+        const fallback = subscribeFn as (args: ExecutionArgs) => unknown;
+        shared = (args: ExecutionArgs) => subscribeShared(args, fallback);
+        sharedSubscribes.set(subscribeFn, shared);
+      }
+      setSubscribeFn(shared as never);
     },
   };
 }
@@ -164,62 +173,78 @@ function mapEvents(
   run: (payload: unknown) => MaybePromise<ExecutionResult>,
   direct?: DirectResults,
 ): AsyncIterableIterator<ExecutionResult> {
-  let ended = false;
-  const end = async () => {
-    ended = true;
-    release();
-    await source.return?.();
-    return { done: true as const, value: undefined };
-  };
-  return {
-    async next() {
-      for (;;) {
-        let payload = direct && source.takeReady?.();
-        if (payload === undefined || payload === false) {
-          let event: IteratorResult<unknown>;
-          try {
-            event = await source.next();
-          } catch (error) {
-            release();
-            throw createGraphQLError((error as Error).message, {
-              originalError: error as Error,
-              nodes: [operation],
-            });
-          }
-          if (event.done || ended) {
-            release();
-            return { done: true, value: undefined };
-          }
-          payload = event.value;
-        }
-        let result: ExecutionResult;
+  return new ExecutedEvents(source, operation, release, run, direct);
+}
+
+// A class, not an object literal: every open subscription holds one, and a literal's methods are
+// closures of their own, per subscription (with a name string each for [Symbol.asyncIterator]).
+class ExecutedEvents implements AsyncIterableIterator<ExecutionResult> {
+  private ended = false;
+
+  constructor(
+    private readonly source: AsyncIterator<unknown> & { takeReady?: () => unknown },
+    private readonly operation: OperationDefinitionNode,
+    private readonly release: () => void,
+    private readonly run: (payload: unknown) => MaybePromise<ExecutionResult>,
+    private readonly direct: DirectResults | undefined,
+  ) {}
+
+  async next(): Promise<IteratorResult<ExecutionResult, undefined>> {
+    const { source, direct } = this;
+    for (;;) {
+      let payload = direct && source.takeReady?.();
+      if (payload === undefined || payload === false) {
+        let event: IteratorResult<unknown>;
         try {
-          const executed = run(payload);
-          result = isPromise(executed) ? await executed : executed;
+          event = await source.next();
         } catch (error) {
-          await end();
-          throw error;
+          this.release();
+          throw createGraphQLError((error as Error).message, {
+            originalError: error as Error,
+            nodes: [this.operation],
+          });
         }
-        if (ended) return { done: true, value: undefined };
-        if (!direct || result.errors !== undefined) return { done: false, value: result };
-        let sent: ReturnType<DirectResults['send']>;
-        try {
-          sent = direct.send(result);
-        } catch (error) {
-          await end();
-          throw error;
+        if (event.done || this.ended) {
+          this.release();
+          return { done: true, value: undefined };
         }
-        if (sent === false) return { done: false, value: result };
-        if (sent) await sent;
+        payload = event.value;
       }
-    },
-    return: end,
-    async throw(error?: unknown) {
-      await end();
-      throw error;
-    },
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-  };
+      let result: ExecutionResult;
+      try {
+        const executed = this.run(payload);
+        result = isPromise(executed) ? await executed : executed;
+      } catch (error) {
+        await this.return();
+        throw error;
+      }
+      if (this.ended) return { done: true, value: undefined };
+      if (!direct || result.errors !== undefined) return { done: false, value: result };
+      let sent: ReturnType<DirectResults['send']>;
+      try {
+        sent = direct.send(result);
+      } catch (error) {
+        await this.return();
+        throw error;
+      }
+      if (sent === false) return { done: false, value: result };
+      if (sent) await sent;
+    }
+  }
+
+  async return(): Promise<IteratorResult<ExecutionResult, undefined>> {
+    this.ended = true;
+    this.release();
+    await this.source.return?.();
+    return { done: true, value: undefined };
+  }
+
+  async throw(error?: unknown): Promise<IteratorResult<ExecutionResult, undefined>> {
+    await this.return();
+    throw error;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
 }

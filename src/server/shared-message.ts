@@ -27,17 +27,20 @@ const EMPTY_SUFFIX = '{}}';
 
 /** Per socket: `next` messages announced by onNext, waiting for graphql-ws to send them. */
 export class SharedNextMessages {
-  private readonly waiting = new Map<string, string>();
+  // Made by the first announcement: most sockets never send a `next` through graphql-ws (results
+  // without errors go out directly), and every idle one would hold an empty Map.
+  private waiting: Map<string, string> | undefined;
 
   /** Announces the `next` message of subscription `id` with this result; returns onNext's payload. */
   expect(id: string, result: object): object {
+    this.waiting ??= new Map();
     this.waiting.set(`${nextMessagePrefix(id)}${EMPTY_SUFFIX}`, serializedResult(result));
     return EMPTY_PAYLOAD;
   }
 
   /** The message to send instead of `data`: the announced one with its payload, else `data` itself. */
   fill(data: unknown): unknown {
-    if (this.waiting.size === 0 || typeof data !== 'string') return data;
+    if (!this.waiting?.size || typeof data !== 'string') return data;
     const payload = this.waiting.get(data);
     if (payload === undefined) return data;
     this.waiting.delete(data);

@@ -13,51 +13,74 @@ import { createGraphQLError, type Plugin } from 'graphql-yoga';
  */
 export function useStreamErrorsAsResults(): Plugin {
   return {
-    onSubscribe() {
-      return {
-        onSubscribeResult({ result, setResult }) {
-          if (isAsyncIterable(result)) setResult(endingWithError(result) as never);
-        },
-      };
-    },
+    // One hooks object for every subscription: envelop keeps it for as long as the subscription lasts.
+    onSubscribe: () => ENDING_WITH_ERROR_HOOKS,
   };
 }
+
+const ENDING_WITH_ERROR_HOOKS: OnSubscribeHooks = {
+  onSubscribeResult({ result, setResult }) {
+    if (isAsyncIterable(result)) setResult(endingWithError(result) as never);
+  },
+};
+
+type OnSubscribeHooks = Extract<
+  ReturnType<NonNullable<Plugin['onSubscribe']>>,
+  { onSubscribeResult?: unknown }
+>;
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return typeof (value as AsyncIterable<unknown>)?.[Symbol.asyncIterator] === 'function';
 }
 
 function endingWithError<T>(source: AsyncIterable<T>): AsyncIterableIterator<T | { errors: GraphQLError[] }> {
-  const iterator = source[Symbol.asyncIterator]();
-  let failed = false;
-  return {
-    async next() {
-      if (failed) return { done: true, value: undefined };
-      try {
-        return await iterator.next();
-      } catch (error) {
-        failed = true;
-        const graphQLError =
-          error instanceof GraphQLError
-            ? error
-            : createGraphQLError((error as Error)?.message ?? String(error), {
-                originalError: error as Error,
-              });
-        return { done: false, value: { errors: [graphQLError] } };
-      }
-    },
-    async return() {
-      failed = true;
-      await iterator.return?.();
-      return { done: true, value: undefined };
-    },
-    async throw(error) {
-      failed = true;
-      await iterator.return?.();
-      throw error;
-    },
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-  };
+  return new EndingWithError(source[Symbol.asyncIterator]());
+}
+
+// A class, not an object literal: every open subscription holds one, and a literal's methods are
+// closures of their own, per subscription.
+class EndingWithError<T> implements AsyncIterableIterator<T | { errors: GraphQLError[] }> {
+  private failed = false;
+
+  constructor(private readonly iterator: AsyncIterator<T>) {}
+
+  // Not an async function: an idle subscriber holds this call's promise for as long as nothing
+  // happens, and a suspended async call weighs twice as much.
+  next(): Promise<IteratorResult<T | { errors: GraphQLError[] }>> {
+    if (this.failed) return Promise.resolve({ done: true, value: undefined });
+    let next: Promise<IteratorResult<T>>;
+    try {
+      next = this.iterator.next();
+    } catch (error) {
+      return Promise.resolve(this.ended(error));
+    }
+    return next.then(undefined, (error: unknown) => this.ended(error));
+  }
+
+  private ended(error: unknown): IteratorResult<{ errors: GraphQLError[] }> {
+    this.failed = true;
+    const graphQLError =
+      error instanceof GraphQLError
+        ? error
+        : createGraphQLError((error as Error)?.message ?? String(error), {
+            originalError: error as Error,
+          });
+    return { done: false, value: { errors: [graphQLError] } };
+  }
+
+  async return(): Promise<IteratorResult<T>> {
+    this.failed = true;
+    await this.iterator.return?.();
+    return { done: true, value: undefined };
+  }
+
+  async throw(error?: unknown): Promise<IteratorResult<T>> {
+    this.failed = true;
+    await this.iterator.return?.();
+    throw error;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
 }

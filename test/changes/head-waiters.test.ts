@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { HeadWaiters } from '../../src/changes/head-waiters.ts';
+import { ReaderSignal } from '../../src/changes/reader-signal.ts';
 
 const settled = async (promise: Promise<unknown>) => {
   let done = false;
@@ -13,12 +14,12 @@ const settled = async (promise: Promise<unknown>) => {
 describe('HeadWaiters', () => {
   test('wake releases every parked reader, and only those parked before it', async () => {
     const waiters = new HeadWaiters();
-    const first = new AbortController();
-    const parked = [first, new AbortController()].map((controller) => waiters.next(controller.signal));
+    const first = new ReaderSignal();
+    const parked = [first, new ReaderSignal()].map((signal) => waiters.next(signal));
     expect(await settled(Promise.race(parked))).toBe(false);
     waiters.wake();
     expect(await settled(Promise.all(parked))).toBe(true);
-    const again = waiters.next(first.signal);
+    const again = waiters.next(first);
     expect(await settled(again)).toBe(false);
     waiters.wake();
     expect(await settled(again)).toBe(true);
@@ -26,21 +27,21 @@ describe('HeadWaiters', () => {
 
   test('an abort releases its own reader at once, on any of its waits, and no other', async () => {
     const waiters = new HeadWaiters();
-    const mine = new AbortController();
-    const other = new AbortController();
+    const mine = new ReaderSignal();
+    const other = new ReaderSignal();
     // The same signal parks several times in a row (one reader, several advances).
     for (let i = 0; i < 3; i++) {
-      const wait = waiters.next(mine.signal);
+      const wait = waiters.next(mine);
       waiters.wake();
       expect(await settled(wait)).toBe(true);
     }
-    const minePark = waiters.next(mine.signal);
-    const otherPark = waiters.next(other.signal);
+    const minePark = waiters.next(mine);
+    const otherPark = waiters.next(other);
     mine.abort();
     expect(await settled(minePark)).toBe(true);
     expect(await settled(otherPark)).toBe(false);
     // Aborted: every later wait resolves at once.
-    expect(await settled(waiters.next(mine.signal))).toBe(true);
+    expect(await settled(waiters.next(mine))).toBe(true);
     waiters.wake();
     expect(await settled(otherPark)).toBe(true);
   });

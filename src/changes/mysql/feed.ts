@@ -8,6 +8,7 @@ import { HeadWaiters } from '../head-waiters.ts';
 import { readHistory } from '../history-pages.ts';
 import { plainChange } from '../plain-change.ts';
 import type { Cursor, Position } from '../position.ts';
+import type { ReaderSignal } from '../reader-signal.ts';
 import { startCursor, unavailableIfUnreachable } from '../reader-start.ts';
 import { RecentWindow } from '../recent-window.ts';
 import { serialized } from '../serialized.ts';
@@ -129,7 +130,7 @@ export class MysqlChangeFeed implements ChangeSource {
     });
   }
 
-  private async readFrom(position: Position, signal: AbortSignal): Promise<ReadResult | undefined> {
+  private async readFrom(position: Position, signal: ReaderSignal): Promise<ReadResult | undefined> {
     for (let delay = 100; ; ) {
       if (this.stopped || signal.aborted) return undefined;
       const head = this.head;
