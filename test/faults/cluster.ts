@@ -2,6 +2,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from '../../src/db/embedded.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { processAlive } from '../helpers/process-alive.ts';
 import { clusterTempDir } from '../helpers/temp-dir.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -36,17 +37,7 @@ export async function startOwnCluster(
     async stopImmediate() {
       const pid = postmasterPid();
       process.kill(pid, 'SIGQUIT');
-      await waitFor(
-        () => {
-          try {
-            process.kill(pid, 0);
-            return false;
-          } catch {
-            return true;
-          }
-        },
-        { message: 'the postmaster to exit' },
-      );
+      await waitFor(() => !processAlive(pid), { message: 'the postmaster to exit' });
       await server.stop(); // nothing left to stop; forgets the process
     },
     async start() {
