@@ -3,6 +3,7 @@ import { createClient as createWsClient } from 'graphql-ws';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import WebSocket from 'ws';
 import { encodeCursor } from '../src/changes/position.ts';
+import { collectingSink } from './helpers/collecting-sink.ts';
 import { startTestService, type TestService } from './helpers/service.ts';
 import { waitFor } from './helpers/wait.ts';
 
@@ -45,14 +46,7 @@ function subscriberOn(
   const subscriber: Subscriber = { name, changes: [], errors: [], stop: () => {} };
   subscriber.stop = client.subscribe(
     { query: CHANGES, variables: variables as Record<string, unknown> },
-    {
-      next: (result: any) =>
-        result.errors
-          ? subscriber.errors.push(...result.errors)
-          : subscriber.changes.push(result.data.orderChanged),
-      error: (error) => subscriber.errors.push(error),
-      complete: () => {},
-    },
+    collectingSink(subscriber),
   );
   running.push(subscriber);
   return subscriber;

@@ -1,6 +1,7 @@
 import { request } from 'node:http';
 import { createClient } from 'graphql-sse';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { collectingSink } from './helpers/collecting-sink.ts';
 import { startTestService, type TestService } from './helpers/service.ts';
 import { waitFor } from './helpers/wait.ts';
 
@@ -78,14 +79,7 @@ function sseSubscriber(service: TestService, variables: object, singleConnection
   const subscriber = { changes: [] as any[], errors: [] as unknown[], client };
   client.subscribe(
     { query: CHANGES, variables: variables as Record<string, unknown> },
-    {
-      next: (result: any) =>
-        result.errors
-          ? subscriber.errors.push(...result.errors)
-          : subscriber.changes.push(result.data.orderChanged),
-      error: (error) => subscriber.errors.push(error),
-      complete: () => {},
-    },
+    collectingSink(subscriber),
   );
   return subscriber;
 }
