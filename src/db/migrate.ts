@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
-import { isMysqlDb } from './mysql.ts';
+import { isMysqlDb } from './dialect.ts';
 
 export const migrationFolder = fileURLToPath(new URL('../../migrations', import.meta.url));
 /** MySQL and MariaDB have migrations of their own: the SQL differs throughout. */

@@ -1,14 +1,12 @@
-import { Kysely, MysqlAdapter, MysqlDialect } from 'kysely';
+import { Kysely, MysqlDialect } from 'kysely';
 import { createPool, type Pool, type PoolOptions } from 'mysql2';
 import { CONNECT_TIMEOUT_MS } from './connect-timeout.ts';
 import { type ConnectionGateOptions, registerGate } from './connection-gate.ts';
 import type { Database } from './database.ts';
-import { MysqlGatedPool } from './mysql-gated-pool.ts';
 
-/** `mysql://` and `mariadb://` URLs select MySQL/MariaDB; anything else is PostgreSQL. */
-export function isMysqlUrl(url: string): boolean {
-  return /^(mysql|mariadb):\/\//i.test(url);
-}
+export { isMysqlDb, isMysqlUrl } from './dialect.ts';
+
+import { MysqlGatedPool } from './mysql-gated-pool.ts';
 
 /** mysql2 options from a `mysql://` or `mariadb://` URL. */
 export function mysqlOptions(url: string): PoolOptions {
@@ -32,11 +30,6 @@ export function mysqlOptions(url: string): PoolOptions {
 
 export function databaseName(url: string): string {
   return mysqlOptions(url).database ?? '';
-}
-
-/** Whether `db` talks to MySQL/MariaDB (made by createMysqlDb, or a transaction or connection of one). */
-export function isMysqlDb(db: { getExecutor(): { adapter: unknown } }): boolean {
-  return db.getExecutor().adapter instanceof MysqlAdapter;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/database.ts';
-import { isMysqlDb } from '../db/mysql.ts';
+import { isMysqlDb } from '../db/dialect.ts';
 import { badInput, DomainError } from '../errors.ts';
 import { deleteOrderMysql, insertOrderMysql, mysqlConstraintOf, updateOrderMysql } from './mysql-writes.ts';
 import { type Order, type OrderStatus, orderRowToOrder } from './order.ts';

@@ -1,6 +1,6 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Database } from '../db/database.ts';
-import { isMysqlDb } from '../db/mysql.ts';
+import { isMysqlDb } from '../db/dialect.ts';
 import { DomainError } from '../errors.ts';
 import { asMysqlActor } from './mysql-writes.ts';
 import type { Order } from './order.ts';

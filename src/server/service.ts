@@ -1,13 +1,11 @@
 import { sql } from 'kysely';
 import { ChangeFeed } from '../changes/feed.ts';
-import { MysqlChangeFeed } from '../changes/mysql/feed.ts';
 import type { ChangeSource } from '../changes/source.ts';
 import { type Config, ConfigError, redact } from '../config.ts';
 import { createDb, createPool } from '../db/connect.ts';
+import { isMysqlUrl } from '../db/dialect.ts';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from '../db/embedded.ts';
 import { migrateToLatest } from '../db/migrate.ts';
-import { createMysqlDb, isMysqlUrl } from '../db/mysql.ts';
-import { checkMysqlSettings } from '../db/mysql-settings.ts';
 import { withDeadline } from '../deadline.ts';
 import type { Logger } from '../log.ts';
 import { type App, buildApp, type Readiness } from './app.ts';
@@ -54,10 +52,11 @@ export async function startService(
   }
   const databaseUrl = config.databaseUrl ?? (embedded as EmbeddedPostgres).url;
   // The URL alone chooses the database: mysql:// and mariadb:// are MySQL/MariaDB.
-  const mysql = isMysqlUrl(databaseUrl);
+  // MySQL's modules (mysql2, the binary-log reader) are loaded only for a MySQL URL.
+  const mysql = isMysqlUrl(databaseUrl) ? await loadMysqlBackend() : undefined;
   const gateOptions = { log: log.child({ component: 'database' }) };
   const db = mysql
-    ? createMysqlDb(databaseUrl, 10, gateOptions)
+    ? mysql.createMysqlDb(databaseUrl, 10, gateOptions)
     : createDb(createPool(databaseUrl), gateOptions);
   const feedOptions = {
     db,
@@ -66,7 +65,7 @@ export async function startService(
     retentionMs: config.changeRetentionMs,
     ...options.feed,
   };
-  const feed: ChangeSource = mysql ? new MysqlChangeFeed(feedOptions) : new ChangeFeed(feedOptions);
+  const feed: ChangeSource = mysql ? new mysql.MysqlChangeFeed(feedOptions) : new ChangeFeed(feedOptions);
 
   let starting: string | undefined = 'waiting for the database';
   const readiness = async (): Promise<Readiness> => {
@@ -114,7 +113,7 @@ export async function startService(
       throw error;
     });
     await waitForDatabase(db, databaseUrl, log, options.signal);
-    if (mysql) await checkMysqlSettings(db);
+    if (mysql) await mysql.checkMysqlSettings(db);
     starting = 'applying migrations';
     const applied = await migrateToLatest(db);
     if (applied.length) log.info({ applied }, 'migrations applied');
@@ -156,4 +155,13 @@ async function waitForDatabase(
       });
     }
   }
+}
+
+async function loadMysqlBackend() {
+  const [{ createMysqlDb }, { checkMysqlSettings }, { MysqlChangeFeed }] = await Promise.all([
+    import('../db/mysql.ts'),
+    import('../db/mysql-settings.ts'),
+    import('../changes/mysql/feed.ts'),
+  ]);
+  return { createMysqlDb, checkMysqlSettings, MysqlChangeFeed };
 }
