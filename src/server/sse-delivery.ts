@@ -59,7 +59,9 @@ export class EventStreamSink {
   private events: AsyncGenerator<string, void> | undefined;
   private pulling = false;
   private wanted = false;
-  /** Direct events of this turn, written together (one write for a burst, not one per event). */
+  /** Whether a direct event was written in this event-loop turn. */
+  private directThisTurn = false;
+  /** Direct events of this turn after its first, written together (one write for a burst, not one per event). */
   private batch: Uint8Array[] = [];
   private batchBytes = 0;
   private roomForDirect: (() => void)[] = [];
@@ -100,9 +102,19 @@ export class EventStreamSink {
     send: (result) => {
       if (this.closed || this.announced.size > 0) return false;
       const event = distinctEvent(result);
-      if (this.batch.length === 0) setImmediate(() => this.flush());
-      this.batch.push(event);
-      this.batchBytes += event.byteLength;
+      if (!this.directThisTurn) {
+        // The first event of a turn leaves at once: only a burst's later events wait for the turn's
+        // end (so that 100 streams of one change are not all held until the last is served).
+        this.directThisTurn = true;
+        setImmediate(() => {
+          this.directThisTurn = false;
+          this.flush();
+        });
+        this.readable.push(event);
+      } else {
+        this.batch.push(event);
+        this.batchBytes += event.byteLength;
+      }
       if (this.readable.readableLength + this.batchBytes < SSE_HIGH_WATER_BYTES) return undefined;
       return new Promise<void>((resolve) => this.roomForDirect.push(resolve));
     },

@@ -34,10 +34,14 @@ const HIGH_WATER_BYTES = 1 << 20;
  *   turn per message. While little is buffered the send is acknowledged at once; once a slow
  *   client lets the buffer grow, acknowledgements wait for the write again, so backpressure
  *   still reaches the feed.
- * - each message is its own write system call. The socket is corked until the end of the tick,
- *   so the messages of a burst leave together.
+ * - each message is its own write system call. A socket's first message of an event-loop turn is
+ *   written at once; if more follow in the same turn, the socket is corked until the turn ends, so
+ *   the rest of a burst leaves together. (Corking from the first message held back every socket
+ *   of a fan-out until all of them had been served: with 1,000 subscribers of one change, the
+ *   first client waited for the thousandth's execution.)
  */
 class BatchingWebSocket extends WebSocket {
+  private writtenThisTurn = false;
   private corked = false;
   /** `next` messages whose payload was serialized once for every subscriber of the same result. */
   readonly nextMessages = new SharedNextMessages();
@@ -46,7 +50,7 @@ class BatchingWebSocket extends WebSocket {
     const data = this.nextMessages.fill(message);
     const done = typeof options === 'function' ? (options as (error?: Error) => void) : callback;
     const opts = (typeof options === 'function' ? {} : (options ?? {})) as object;
-    this.corkUntilNextTick();
+    this.batchWithinTurn();
     if (!done || this.bufferedAmount >= HIGH_WATER_BYTES) {
       super.send(data as Buffer, opts, done);
       return;
@@ -63,7 +67,7 @@ class BatchingWebSocket extends WebSocket {
   sendResult(prefix: string, result: object): undefined | false | Promise<void> {
     if (this.readyState !== WebSocket.OPEN) return false;
     const data = `${prefix}${serializedResult(result)}}`;
-    this.corkUntilNextTick();
+    this.batchWithinTurn();
     if (this.bufferedAmount < HIGH_WATER_BYTES) {
       super.send(data);
       return undefined;
@@ -85,16 +89,39 @@ class BatchingWebSocket extends WebSocket {
     return super.emit(event, ...args);
   }
 
-  private corkUntilNextTick(): void {
+  private batchWithinTurn(): void {
+    if (!this.writtenThisTurn) {
+      this.writtenThisTurn = true;
+      endOfTurn(this);
+      return;
+    }
     const socket = (this as unknown as { _socket?: import('node:net').Socket })._socket;
     if (this.corked || !socket || socket.destroyed) return;
     this.corked = true;
     socket.cork();
-    setImmediate(() => {
-      this.corked = false;
-      socket.uncork();
-    });
   }
+
+  /** Called once the event-loop turn in which this socket was written to has ended. */
+  turnEnded(): void {
+    this.writtenThisTurn = false;
+    if (!this.corked) return;
+    this.corked = false;
+    (this as unknown as { _socket: import('node:net').Socket })._socket.uncork();
+  }
+}
+
+// One setImmediate for every socket written to in a turn, not one per socket.
+let writtenThisTurn: BatchingWebSocket[] = [];
+
+function endOfTurn(socket: BatchingWebSocket): void {
+  if (writtenThisTurn.length === 0) setImmediate(endTurn);
+  writtenThisTurn.push(socket);
+}
+
+function endTurn(): void {
+  const sockets = writtenThisTurn;
+  writtenThisTurn = [];
+  for (const socket of sockets) socket.turnEnded();
 }
 
 /**
