@@ -17,7 +17,9 @@ import {
 const haveChromium = existsSync(chromiumPath);
 if (!haveChromium && !process.env.CI) console.warn(`dashboard tests skipped: no Chromium at ${chromiumPath}`);
 
-const LIVE_WITHIN_MS = 1_000;
+// A change reaches the page in milliseconds; the bound is for CI, where this file shares 2 cores with
+// the whole suite on two databases (a dialog's update once took over 1 s there).
+const LIVE_WITHIN_MS = 2_000;
 
 describe.skipIf(!haveChromium && !process.env.CI)('dashboard in Chromium', () => {
   let browser: Browser;
