@@ -40,3 +40,21 @@ test('realtime_orders_subscriptions counts open subscriptions', async () => {
   await b.return?.();
   expect(await gauge()).toBe(before);
 });
+
+test('realtime_orders_feed_tick_seconds counts the ticks this instance made, with their time', async () => {
+  const ticks = async () => {
+    const text = await (await fetch(`${service.url}/metrics`)).text();
+    return {
+      count: Number(/^realtime_orders_feed_tick_seconds_count (\d+)$/m.exec(text)?.[1]),
+      sum: Number(/^realtime_orders_feed_tick_seconds_sum ([\d.e-]+)$/m.exec(text)?.[1]),
+    };
+  };
+  const before = await ticks();
+  const stream = await service.feed.subscribe();
+  await service.graphql('mutation { createOrder(input: { customerName: "Tick", productName: "Timer" }) { id } }');
+  await stream.next();
+  await stream.return?.();
+  const after = await ticks();
+  expect(after.count).toBeGreaterThan(before.count);
+  expect(after.sum).toBeGreaterThan(before.sum);
+});

@@ -52,6 +52,7 @@ export class ChangeFeed {
   private readonly follower: HeadFollower;
   private readonly windowSize: number;
   private readonly pageSize: number;
+  private tickMade: ((milliseconds: number) => void) | undefined;
 
   constructor(private readonly options: ChangeFeedOptions) {
     this.changeLog = new ChangeLog(options.db, options.retentionMs);
@@ -88,6 +89,7 @@ export class ChangeFeed {
       log: options.log,
       retentionMs: options.retentionMs,
       onTick: (tick, batch) => this.follower.announce(tick, batch),
+      onTickMade: (milliseconds) => this.tickMade?.(milliseconds),
       // The leader reads its own tick's batch with the tick, for the window, when someone is live.
       batchLimit: () => (this.streams.count > 0 ? this.windowSize / 2 : null),
     });
@@ -129,6 +131,10 @@ export class ChangeFeed {
     this.ticker.stop();
     this.waiters.wake();
     await this.connection.stop();
+  }
+
+  onTickMade(listener: (milliseconds: number) => void): void {
+    this.tickMade = listener;
   }
 
   status(): FeedStatus {

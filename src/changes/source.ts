@@ -29,6 +29,12 @@ export interface ChangeSource {
   status(): FeedStatus;
   subscribe(options?: SubscribeOptions): Promise<AsyncIterableIterator<OrderChange>>;
   history(options: SubscribeOptions & { first: number }): Promise<OrderChange[]>;
+  /**
+   * Calls `listener` with how long each tick this instance made took, in milliseconds, from the
+   * poll's start to its result: the wait every change has between its commit and its readers
+   * that polling does not explain (the tick's own commit, flushed to disk). PostgreSQL's feed only.
+   */
+  onTickMade?(listener: (milliseconds: number) => void): void;
 }
 
 /** What both feeds are made with; each dialect's options add their own. */

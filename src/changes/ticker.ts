@@ -16,6 +16,8 @@ export interface TickerOptions {
    * `batchLimit` asked for it.
    */
   onTick: (tick: number, batch: string | null) => void;
+  /** Called with the duration of each poll that made a tick, in milliseconds. */
+  onTickMade?: (milliseconds: number) => void;
   /**
    * The most changes of a new tick's batch to read with the tick, in the same round trip; null:
    * none (no one would read them from memory).
@@ -88,6 +90,7 @@ export class Ticker {
     try {
       // On the lock holder's own session: a tick is never made by an instance that lost the lock.
       const limit = this.options.batchLimit();
+      const started = performance.now();
       const result = await this.options.connection.queryAsLeader<PollRow>(
         `SELECT t.xmin::text, t.xmax::text, t.tick, t.batch,
            (SELECT last_value FROM change_ticker_awake)::text AS awake
@@ -98,7 +101,10 @@ export class Ticker {
         this.mode = 'asleep';
         return;
       }
-      if (row.tick) this.options.onTick(Number(row.tick), row.batch);
+      if (row.tick) {
+        this.options.onTickMade?.(performance.now() - started);
+        this.options.onTick(Number(row.tick), row.batch);
+      }
       this.pace(BigInt(row.xmax));
       await this.nextMode(row);
     } catch (error) {

@@ -61,6 +61,7 @@ export function buildApp({
   maxSubscriptionsPerConnection,
 }: AppOptions): App {
   const metrics = createMetrics();
+  feed.onTickMade?.((milliseconds) => metrics.feedTickSeconds.observe(milliseconds / 1000));
   const sharing = newSharingStats();
   const security = createSecurity(securityConfig, log);
   const rest = createRestHandler(db, security.restAccess);

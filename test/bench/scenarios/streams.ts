@@ -6,6 +6,7 @@ import type { Scenario } from '../dialect.ts';
 import { rssMiB, summary } from '../measure.ts';
 import type { Row } from '../results.ts';
 import { type StreamResult, stream } from '../streams.ts';
+import { tickSummary, tickTimes } from '../tick-times.ts';
 
 export const atRest: Scenario = async ({ floor, service }) => [
   {
@@ -28,9 +29,14 @@ export const streams: Scenario = async ({ dialect, floor, service, quick, wanted
       console.log(`${dialect.say}${label} (${seconds} s per run)`);
       const runs = await repeat(label, async (run) => {
         const options = { subscribers, rate, seconds, run: `${name}${subscribers}-${target}-${run}` };
+        const floorResult = await stream('floor', floor, dialect, { ...options, run: `f-${options.run}` });
+        const ticksBefore = await tickTimes(servers[target].http);
+        const serviceResult = await stream(target, servers[target], dialect, options);
+        const ticksAfter = await tickTimes(servers[target].http);
         return {
-          floor: await stream('floor', floor, dialect, { ...options, run: `f-${options.run}` }),
-          service: await stream(target, servers[target], dialect, options),
+          floor: floorResult,
+          service: serviceResult,
+          ticks: ticksBefore && ticksAfter ? tickSummary(ticksBefore, ticksAfter) : undefined,
         };
       });
       const f = (k: keyof StreamResult, d = 1) =>
@@ -74,6 +80,19 @@ export const streams: Scenario = async ({ dialect, floor, service, quick, wanted
         target: name === 'fanout' ? '≤ 15 µs' : undefined,
         met: name === 'fanout' ? s('cpuMicrosPerDelivery').median <= 15 : undefined,
       });
+      const ticks = runs.flatMap((r) => (r.ticks ? [r.ticks] : []));
+      if ((name === 'latency' || name === 'light') && ticks.length === runs.length) {
+        const t = (k: 'mean' | 'p50' | 'p99') =>
+          summary(
+            ticks.map((x) => x[k]),
+            1,
+          ).text;
+        rows.push({
+          measure: `${label}: of the service's latency, the leader's poll that made each tick, its commit flushed to disk: mean / p50 / p99 (ms; p50 and p99 as histogram bucket bounds)`,
+          floor: '',
+          service: `${t('mean')} / ${t('p50')} / ${t('p99')}`,
+        });
+      }
       if (name === 'light') {
         rows.push({
           measure: `${label}: database queries per change, besides the write (1 s health checks included)`,
