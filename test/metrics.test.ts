@@ -51,7 +51,9 @@ test('realtime_orders_feed_tick_seconds counts the ticks this instance made, wit
   };
   const before = await ticks();
   const stream = await service.feed.subscribe();
-  await service.graphql('mutation { createOrder(input: { customerName: "Tick", productName: "Timer" }) { id } }');
+  await service.graphql(
+    'mutation { createOrder(input: { customerName: "Tick", productName: "Timer" }) { id } }',
+  );
   await stream.next();
   await stream.return?.();
   const after = await ticks();
