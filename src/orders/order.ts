@@ -25,7 +25,7 @@ export interface Order extends OrderState {
   id: string;
 }
 
-/** A row as read by Kysely, or as captured by the change-log trigger (`to_jsonb`, dates as text). */
+/** A row as read by Kysely, or as captured by the change-log trigger (`row_to_json`, dates as text). */
 export interface OrderRow {
   id: string | number;
   customer_name: string;
