@@ -10,7 +10,7 @@ import {
 } from 'graphql';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
 import type { Access } from '../auth/access.ts';
-import { executeSelection } from './compiled-execution.ts';
+import { executeSelection, loadCompiler } from './compiled-execution.ts';
 import type { DirectResults } from './shared-message.ts';
 
 type MaybePromise<T> = T | Promise<T>;
@@ -95,6 +95,8 @@ export function useSharedSubscriptionExecution(stats: SharingStats = newSharingS
     // Anything unusual (no such operation, variables that do not fit) goes through Yoga's own
     // executor, so that its errors stay exactly as they were.
     if (operation?.operation !== 'subscription' || !variablesFit(args, operation)) return fallback(args);
+    // Loaded before the first event, not by it: see executeSelection.
+    void loadCompiler();
     const source = await createSourceEventStream(args);
     if (!isAsyncIterable(source)) return source;
     const keyText = keyOf(args);

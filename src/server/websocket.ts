@@ -4,13 +4,9 @@ import { useServer } from 'graphql-ws/use/ws';
 import { createGraphQLError } from 'graphql-yoga';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { WebSocketAuth } from '../auth/websocket.ts';
+import { BatchingWebSocket } from './batching-websocket.ts';
 import { MAX_BODY_BYTES } from './body-limit.ts';
-import {
-  type DirectResults,
-  nextMessagePrefix,
-  SharedNextMessages,
-  serializedResult,
-} from './shared-message.ts';
+import { type DirectResults, nextMessagePrefix } from './shared-message.ts';
 import { capWebSocketSubscriptions, DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION } from './subscription-cap.ts';
 import type { YogaServer } from './yoga.ts';
 
@@ -24,105 +20,6 @@ interface EnvelopedRoot {
 
 /** RFC 6455 "going away": the server is shutting down. graphql-ws's CloseCode has no name for it. */
 export const GOING_AWAY = 1001;
-
-/** Bytes a socket may have waiting before its sends are acknowledged only once written. */
-const HIGH_WATER_BYTES = 1 << 20;
-
-/**
- * Two costs of graphql-ws over ws, per message, that a burst of changes multiplies:
- * - it waits for each message's write callback before taking the next event, one event-loop
- *   turn per message. While little is buffered the send is acknowledged at once; once a slow
- *   client lets the buffer grow, acknowledgements wait for the write again, so backpressure
- *   still reaches the feed.
- * - each message is its own write system call. A socket's first message of an event-loop turn is
- *   written at once; if more follow in the same turn, the socket is corked until the turn ends, so
- *   the rest of a burst leaves together. (Corking from the first message held back every socket
- *   of a fan-out until all of them had been served: with 1,000 subscribers of one change, the
- *   first client waited for the thousandth's execution.)
- */
-class BatchingWebSocket extends WebSocket {
-  private writtenThisTurn = false;
-  private corked = false;
-  /** `next` messages whose payload was serialized once for every subscriber of the same result. */
-  readonly nextMessages = new SharedNextMessages();
-
-  override send(message: unknown, options?: unknown, callback?: (error?: Error) => void): void {
-    const data = this.nextMessages.fill(message);
-    const done = typeof options === 'function' ? (options as (error?: Error) => void) : callback;
-    const opts = (typeof options === 'function' ? {} : (options ?? {})) as object;
-    this.batchWithinTurn();
-    if (!done || this.bufferedAmount >= HIGH_WATER_BYTES) {
-      super.send(data as Buffer, opts, done);
-      return;
-    }
-    super.send(data as Buffer, opts);
-    done();
-  }
-
-  /**
-   * Sends a `next` message of the subscription whose messages start with `prefix`, with `result`'s
-   * payload serialized once for every subscriber of that result. As `send` acknowledges: a promise
-   * of the write when this socket already holds more than the high-water mark.
-   */
-  sendResult(prefix: string, result: object): undefined | false | Promise<void> {
-    if (this.readyState !== WebSocket.OPEN) return false;
-    const data = `${prefix}${serializedResult(result)}}`;
-    this.batchWithinTurn();
-    if (this.bufferedAmount < HIGH_WATER_BYTES) {
-      super.send(data);
-      return undefined;
-    }
-    return new Promise((resolve) => super.send(data, () => resolve()));
-  }
-
-  // A client's protocol mistake (a message over maxPayload, invalid UTF-8: ws's WS_ERR_* codes) is
-  // answered by ws itself, closing with its code (1009, 1007); graphql-ws would also log it as an
-  // internal error with a stack, once per message a client chooses to send.
-  //
-  // A message is handed on as its text, which is all graphql-ws reads of it (String(data)): its
-  // handler of a `subscribe` stays suspended for as long as the subscription lasts, and would keep
-  // ws's Buffer of the message besides the text (about 400 bytes per idle subscription).
-  override emit(event: string | symbol, ...args: unknown[]): boolean {
-    if (event === 'message') return super.emit(event, String(args[0]), ...args.slice(1));
-    const code = (args[0] as { code?: unknown } | undefined)?.code;
-    if (event === 'error' && typeof code === 'string' && code.startsWith('WS_ERR_')) return false;
-    return super.emit(event, ...args);
-  }
-
-  private batchWithinTurn(): void {
-    if (!this.writtenThisTurn) {
-      this.writtenThisTurn = true;
-      endOfTurn(this);
-      return;
-    }
-    const socket = (this as unknown as { _socket?: import('node:net').Socket })._socket;
-    if (this.corked || !socket || socket.destroyed) return;
-    this.corked = true;
-    socket.cork();
-  }
-
-  /** Called once the event-loop turn in which this socket was written to has ended. */
-  turnEnded(): void {
-    this.writtenThisTurn = false;
-    if (!this.corked) return;
-    this.corked = false;
-    (this as unknown as { _socket: import('node:net').Socket })._socket.uncork();
-  }
-}
-
-// One setImmediate for every socket written to in a turn, not one per socket.
-let writtenThisTurn: BatchingWebSocket[] = [];
-
-function endOfTurn(socket: BatchingWebSocket): void {
-  if (writtenThisTurn.length === 0) setImmediate(endTurn);
-  writtenThisTurn.push(socket);
-}
-
-function endTurn(): void {
-  const sockets = writtenThisTurn;
-  writtenThisTurn = [];
-  for (const socket of sockets) socket.turnEnded();
-}
 
 /**
  * graphql-ws keeps each connection's upgrade request (`ctx.extra.request`) for as long as the

@@ -138,7 +138,7 @@ export async function statement(
   text: string,
   rows: number,
   operation: 'INSERT' | 'UPDATE',
-): Promise<{ statementMs: number; deliveredMs: number; missing: number }> {
+): Promise<{ statementMs: number; deliveredMs: number; missing: number; serverCpuMs: number }> {
   let received = 0;
   let last = 0;
   const subscribers = await subscribe(target, served, 1, operation, () => {
@@ -146,13 +146,17 @@ export async function statement(
     last = performance.now();
   });
   try {
+    // The server's CPU from the statement's start to the last delivery (logged per run): its own
+    // share of the delivery, which the wall-clock time mixes with the database's and the machine's.
+    const cpuBefore = cpuMicros(served.pid);
     const started = performance.now();
     const result = await sql.query(text);
     const statementMs = performance.now() - started;
     if (result.affected !== rows)
       throw new Error(`bench: expected ${rows} rows, statement changed ${result.affected}`);
     await until(() => received >= rows, 300_000, `${rows} deliveries`).catch((e) => console.warn(String(e)));
-    return { statementMs, deliveredMs: last - started, missing: rows - received };
+    const serverCpuMs = (cpuMicros(served.pid) - cpuBefore) / 1000;
+    return { statementMs, deliveredMs: last - started, missing: rows - received, serverCpuMs };
   } finally {
     for (const s of subscribers) s.close();
     await sleep(300);

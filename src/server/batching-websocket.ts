@@ -1,0 +1,160 @@
+import type { Socket } from 'node:net';
+import { WebSocket } from 'ws';
+import { SharedNextMessages, serializedResult } from './shared-message.ts';
+import { textFrames } from './websocket-frames.ts';
+
+/** Bytes a socket may have waiting before its sends are acknowledged only once written. */
+const HIGH_WATER_BYTES = 1 << 20;
+
+/**
+ * Two costs of graphql-ws over ws, per message, that a burst of changes multiplies:
+ * - it waits for each message's write callback before taking the next event, one event-loop
+ *   turn per message. While little is buffered the send is acknowledged at once; once a slow
+ *   client lets the buffer grow, acknowledgements wait for the write again, so backpressure
+ *   still reaches the feed.
+ * - each message is its own write system call. A socket's first message of an event-loop turn is
+ *   written at once; the rest of a burst waits for the turn's end and leaves together. (Holding
+ *   the first message too kept every socket of a fan-out waiting until all of them had been
+ *   served: with 1,000 subscribers of one change, the first client waited for the thousandth's
+ *   execution.)
+ */
+export class BatchingWebSocket extends WebSocket {
+  /** Whether this socket was written to in the current event-loop turn. */
+  private writtenThisTurn = false;
+  private corked = false;
+  /** `next` messages whose payload was serialized once for every subscriber of the same result. */
+  readonly nextMessages = new SharedNextMessages();
+  /** Direct `next` messages of this turn, framed together when it ends (see sendResult). */
+  private pending: string[] = [];
+  private pendingLength = 0;
+  /** Whether no extension was negotiated (known once open), so that messages may be framed here. */
+  private framesOwn: boolean | undefined;
+
+  override send(message: unknown, options?: unknown, callback?: (error?: Error) => void): void {
+    const data = this.nextMessages.fill(message);
+    const done = typeof options === 'function' ? (options as (error?: Error) => void) : callback;
+    const opts = (typeof options === 'function' ? {} : (options ?? {})) as object;
+    // Messages keep their order: whatever was queued before this one leaves before it.
+    this.writePending();
+    this.batchWithinTurn();
+    if (!done || this.bufferedAmount >= HIGH_WATER_BYTES) {
+      super.send(data as Buffer, opts, done);
+      return;
+    }
+    super.send(data as Buffer, opts);
+    done();
+  }
+
+  /**
+   * Sends a `next` message of the subscription whose messages start with `prefix`, with `result`'s
+   * payload serialized once for every subscriber of that result. As `send` acknowledges: a promise
+   * of the write when this socket already holds more than the high-water mark.
+   *
+   * Below the mark, the first message of an event-loop turn is written at once, and the later
+   * ones of the turn are framed into one buffer and written once at its end: a reader's page of
+   * 500 changes was 1,000 writes (a frame header and its text each) kept by the corked socket,
+   * each with its request object, then one writev of them all; framed here it is one allocation
+   * and one write (websocket-frames.ts).
+   */
+  sendResult(prefix: string, result: object): undefined | false | Promise<void> {
+    if (this.readyState !== WebSocket.OPEN) return false;
+    const data = `${prefix}${serializedResult(result)}}`;
+    // Queued text counts towards the mark as its length, a lower bound of its bytes.
+    if (this.bufferedAmount + this.pendingLength < HIGH_WATER_BYTES) {
+      this.framesOwn ??= this.extensions === '';
+      if (!this.framesOwn) {
+        // A negotiated extension (compression) frames its own messages: ws sends them.
+        this.batchWithinTurn();
+        super.send(data);
+        return undefined;
+      }
+      if (!this.writtenThisTurn) {
+        this.startTurn();
+        this.writeFrames([data]);
+        return undefined;
+      }
+      this.pending.push(data);
+      this.pendingLength += data.length;
+      return undefined;
+    }
+    this.writePending();
+    this.batchWithinTurn();
+    return new Promise((resolve) => super.send(data, () => resolve()));
+  }
+
+  // The closing frame follows every message accepted before it, as it did when each was written
+  // at once.
+  override close(code?: number, data?: string | Buffer): void {
+    this.writePending();
+    super.close(code, data);
+  }
+
+  private writePending(): void {
+    if (this.pending.length === 0) return;
+    const messages = this.pending;
+    this.pending = [];
+    this.pendingLength = 0;
+    this.writeFrames(messages);
+  }
+
+  private writeFrames(messages: string[]): void {
+    const socket = (this as unknown as { _socket?: Socket })._socket;
+    // Closed meanwhile (terminated, or the peer's close already answered): ws would refuse them too.
+    if (this.readyState !== WebSocket.OPEN || !socket || socket.destroyed) return;
+    socket.write(textFrames(messages));
+  }
+
+  // A client's protocol mistake (a message over maxPayload, invalid UTF-8: ws's WS_ERR_* codes) is
+  // answered by ws itself, closing with its code (1009, 1007); graphql-ws would also log it as an
+  // internal error with a stack, once per message a client chooses to send.
+  //
+  // A message is handed on as its text, which is all graphql-ws reads of it (String(data)): its
+  // handler of a `subscribe` stays suspended for as long as the subscription lasts, and would keep
+  // ws's Buffer of the message besides the text (about 400 bytes per idle subscription).
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    if (event === 'message') return super.emit(event, String(args[0]), ...args.slice(1));
+    const code = (args[0] as { code?: unknown } | undefined)?.code;
+    if (event === 'error' && typeof code === 'string' && code.startsWith('WS_ERR_')) return false;
+    return super.emit(event, ...args);
+  }
+
+  /** The first write of a turn goes out at once; later ones (through ws) are corked until its end. */
+  private batchWithinTurn(): void {
+    if (!this.writtenThisTurn) {
+      this.startTurn();
+      return;
+    }
+    const socket = (this as unknown as { _socket?: Socket })._socket;
+    if (this.corked || !socket || socket.destroyed) return;
+    this.corked = true;
+    socket.cork();
+  }
+
+  private startTurn(): void {
+    this.writtenThisTurn = true;
+    endOfTurn(this);
+  }
+
+  /** Called once the event-loop turn in which this socket was written to has ended. */
+  turnEnded(): void {
+    this.writtenThisTurn = false;
+    this.writePending();
+    if (!this.corked) return;
+    this.corked = false;
+    (this as unknown as { _socket: Socket })._socket.uncork();
+  }
+}
+
+// One setImmediate for every socket written to in a turn, not one per socket.
+let writtenThisTurn: BatchingWebSocket[] = [];
+
+function endOfTurn(socket: BatchingWebSocket): void {
+  if (writtenThisTurn.length === 0) setImmediate(endTurn);
+  writtenThisTurn.push(socket);
+}
+
+function endTurn(): void {
+  const sockets = writtenThisTurn;
+  writtenThisTurn = [];
+  for (const socket of sockets) socket.turnEnded();
+}
