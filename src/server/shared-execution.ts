@@ -11,7 +11,8 @@ import {
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
 import type { Access } from '../auth/access.ts';
 import { executeSelection } from './compiled-execution.ts';
-import type { DirectResults } from './shared-message.ts';
+import type { DirectResults, SubscriptionSink } from './shared-message.ts';
+import { asStreamError } from './stream-errors.ts';
 
 type MaybePromise<T> = T | Promise<T>;
 
@@ -27,7 +28,7 @@ export const newSharingStats = (): SharingStats => ({ executions: 0, reused: 0 }
  * Subscribers with the same document, operation name, variables and authorization scope share one
  * execution per change (Hasura's "multiplexed" subscriptions): the first subscriber to reach a
  * change executes the selection on it, the others at the same change reuse that result object,
- * which graphql-ws then serializes once (src/server/shared-message.ts).
+ * which is then serialized once (src/server/shared-message.ts).
  *
  * Only the per-change work is shared. Each subscription still runs its own `subscribe` resolver,
  * so it keeps its own start position, reader, filter, pace and errors (CURSOR_EXPIRED is thrown
@@ -107,7 +108,20 @@ export function useSharedSubscriptionExecution(stats: SharingStats = newSharingS
       open = false;
       if (--key.open <= 0 && subscribers.get(key.key) === key) subscribers.delete(key.key);
     };
-    const direct = (args.rootValue as { direct?: DirectResults } | undefined)?.direct;
+    const root = args.rootValue as { direct?: DirectResults; subscriber?: SubscriptionSink } | undefined;
+    if (root?.subscriber) {
+      const events = new PushedEvents(
+        source[Symbol.asyncIterator](),
+        operation,
+        release,
+        (payload) => executeShared(args, key, payload),
+        root.subscriber,
+      );
+      root.subscriber.adopt(events);
+      events.pull();
+      return ADOPTED;
+    }
+    const direct = root?.direct;
     return mapEvents(
       source[Symbol.asyncIterator](),
       operation,
@@ -131,6 +145,13 @@ export function useSharedSubscriptionExecution(stats: SharingStats = newSharingS
     },
   };
 }
+
+/**
+ * What the subscribe function returns for a subscription taken by its SubscriptionSink: a result
+ * without data or errors, which Yoga's result hooks leave alone, and which the sink's transport
+ * does not send.
+ */
+export const ADOPTED: ExecutionResult = Object.freeze({});
 
 /** One document, operation name, variables and scope, and how many subscriptions of it are open. */
 interface SharingKey {
@@ -246,5 +267,117 @@ class ExecutedEvents implements AsyncIterableIterator<ExecutionResult> {
 
   [Symbol.asyncIterator](): this {
     return this;
+  }
+}
+
+/**
+ * Each event of `source`, executed and pushed to `sink`, as ExecutedEvents with `direct` delivers
+ * them but with nobody pulling: per idle subscription only the source's pending read and this
+ * object are kept, no suspended call. Results with errors and the end go to the sink as well; an
+ * error of the source or of an execution ends the subscription with it as its last result, as
+ * useStreamErrorsAsResults (src/server/stream-errors.ts) ends the pulled ones. A slow client is
+ * waited for before the next event is read.
+ */
+class PushedEvents {
+  private ended = false;
+
+  constructor(
+    private readonly source: AsyncIterator<unknown> & { takeReady?: () => unknown },
+    private readonly operation: OperationDefinitionNode,
+    private readonly release: () => void,
+    private readonly run: (payload: unknown) => MaybePromise<ExecutionResult>,
+    private readonly sink: SubscriptionSink,
+  ) {}
+
+  /** Delivers every event already read, then waits for the next one. */
+  pull(): void {
+    while (!this.ended) {
+      const ready = this.source.takeReady?.();
+      if (ready === undefined || ready === false) {
+        let next: Promise<IteratorResult<unknown>>;
+        try {
+          next = this.source.next();
+        } catch (error) {
+          this.failSource(error);
+          return;
+        }
+        next.then(
+          (event) => this.onEvent(event),
+          (error: unknown) => this.failSource(error),
+        );
+        return;
+      }
+      if (!this.deliver(ready)) return;
+    }
+  }
+
+  async return(): Promise<IteratorResult<ExecutionResult, undefined>> {
+    this.ended = true;
+    this.release();
+    await this.source.return?.();
+    return { done: true, value: undefined };
+  }
+
+  private onEvent(event: IteratorResult<unknown>): void {
+    if (this.ended) return;
+    if (event.done) {
+      this.ended = true;
+      this.release();
+      this.sink.end();
+      return;
+    }
+    if (this.deliver(event.value)) this.pull();
+  }
+
+  /** Executes and sends one event; true when the next may be taken at once. */
+  private deliver(payload: unknown): boolean {
+    let executed: MaybePromise<ExecutionResult>;
+    try {
+      executed = this.run(payload);
+    } catch (error) {
+      this.fail(error);
+      return false;
+    }
+    if (!isPromise(executed)) return this.send(executed);
+    executed.then(
+      (result) => {
+        if (this.send(result)) this.pull();
+      },
+      (error: unknown) => this.fail(error),
+    );
+    return false;
+  }
+
+  private send(result: ExecutionResult): boolean {
+    if (this.ended) return false;
+    let sent: undefined | Promise<void>;
+    try {
+      sent = this.sink.next(result);
+    } catch (error) {
+      this.fail(error);
+      return false;
+    }
+    if (!sent) return true;
+    sent.then(
+      () => this.pull(),
+      (error: unknown) => this.fail(error),
+    );
+    return false;
+  }
+
+  /** The source failed: its error, located at the operation as the executor would. */
+  private failSource(error: unknown): void {
+    this.fail(
+      createGraphQLError((error as Error)?.message ?? String(error), {
+        originalError: error as Error,
+        nodes: [this.operation],
+      }),
+    );
+  }
+
+  private fail(error: unknown): void {
+    if (this.ended) return;
+    void this.return().catch(() => {});
+    this.sink.end(asStreamError(error));
   }
 }

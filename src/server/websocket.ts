@@ -1,26 +1,12 @@
 import type { IncomingMessage, Server } from 'node:http';
-import type { ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
-import { createGraphQLError } from 'graphql-yoga';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { WebSocketAuth } from '../auth/websocket.ts';
 import { MAX_BODY_BYTES } from './body-limit.ts';
-import {
-  type DirectResults,
-  nextMessagePrefix,
-  SharedNextMessages,
-  serializedResult,
-} from './shared-message.ts';
+import { serializedResult } from './shared-message.ts';
 import { capWebSocketSubscriptions, DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION } from './subscription-cap.ts';
+import { type Connection, type OperationSocket, WebSocketOperations } from './websocket-operations.ts';
 import type { YogaServer } from './yoga.ts';
-
-interface EnvelopedRoot {
-  execute: (args: ExecutionArgs) => unknown;
-  subscribe: (args: ExecutionArgs) => unknown;
-  socket: WebSocket;
-  /** For a subscription: its results without errors go straight to the socket. */
-  direct?: DirectResults;
-}
 
 /** RFC 6455 "going away": the server is shutting down. graphql-ws's CloseCode has no name for it. */
 export const GOING_AWAY = 1001;
@@ -37,13 +23,12 @@ const HIGH_WATER_BYTES = 1 << 20;
  * - each message is its own write system call. The socket is corked until the end of the tick,
  *   so the messages of a burst leave together.
  */
-class BatchingWebSocket extends WebSocket {
+class BatchingWebSocket extends WebSocket implements OperationSocket {
   private corked = false;
-  /** `next` messages whose payload was serialized once for every subscriber of the same result. */
-  readonly nextMessages = new SharedNextMessages();
+  connection: Connection | undefined;
+  operations: WebSocketOperations | undefined;
 
-  override send(message: unknown, options?: unknown, callback?: (error?: Error) => void): void {
-    const data = this.nextMessages.fill(message);
+  override send(data: unknown, options?: unknown, callback?: (error?: Error) => void): void {
     const done = typeof options === 'function' ? (options as (error?: Error) => void) : callback;
     const opts = (typeof options === 'function' ? {} : (options ?? {})) as object;
     this.corkUntilNextTick();
@@ -75,11 +60,14 @@ class BatchingWebSocket extends WebSocket {
   // answered by ws itself, closing with its code (1009, 1007); graphql-ws would also log it as an
   // internal error with a stack, once per message a client chooses to send.
   //
-  // A message is handed on as its text, which is all graphql-ws reads of it (String(data)): its
-  // handler of a `subscribe` stays suspended for as long as the subscription lasts, and would keep
-  // ws's Buffer of the message besides the text (about 400 bytes per idle subscription).
+  // A message is read as its text, which is all graphql-ws reads of it (String(data)); `subscribe`
+  // messages are served by this socket's operations (src/server/websocket-operations.ts).
   override emit(event: string | symbol, ...args: unknown[]): boolean {
-    if (event === 'message') return super.emit(event, String(args[0]), ...args.slice(1));
+    if (event === 'message') {
+      const text = String(args[0]);
+      if (this.operations?.take(this, text)) return true;
+      return super.emit(event, text, ...args.slice(1));
+    }
     const code = (args[0] as { code?: unknown } | undefined)?.code;
     if (event === 'error' && typeof code === 'string' && code.startsWith('WS_ERR_')) return false;
     return super.emit(event, ...args);
@@ -140,73 +128,19 @@ export function attachGraphQLWebSocket(
     // A message over the HTTP body limit closes its socket with 1009 (CloseCode "message too big").
     maxPayload: MAX_BODY_BYTES,
   });
-  const capSubscriptions = capWebSocketSubscriptions(maxSubscriptionsPerConnection);
-  // Queries and mutations being executed, per socket: a shutdown answers them before it closes
-  // their socket.
-  const executing = new WeakMap<WebSocket, Set<Promise<unknown>>>();
-  let closing = false;
+  const operations = new WebSocketOperations(yoga, capWebSocketSubscriptions(maxSubscriptionsPerConnection));
+  wss.on('connection', (socket: BatchingWebSocket) => {
+    socket.operations = operations;
+  });
+  // graphql-ws keeps the connection (connection_init, ping, complete, close codes); `subscribe`
+  // messages of an acknowledged connection are served by `operations`.
   const disposable = useServer(
     {
-      onConnect: auth && ((ctx) => auth.onConnect(ctx.connectionParams, ctx.extra.socket)),
-      // graphql-ws calls execute for queries and mutations only (subscribe for subscriptions).
-      execute: (args) => {
-        const root = args.rootValue as EnvelopedRoot;
-        const result = Promise.resolve(root.execute(args));
-        const pending = executing.get(root.socket) ?? new Set();
-        executing.set(root.socket, pending);
-        const settled: Promise<unknown> = result.then(
-          () => pending.delete(settled),
-          () => pending.delete(settled),
-        );
-        pending.add(settled);
-        return result as never;
-      },
-      subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args) as never,
-      // The payload is serialized once per result, however many subscribers receive it.
-      onNext: (ctx, id, _payload, _args, result) =>
-        (ctx.extra.socket as BatchingWebSocket).nextMessages.expect(id, result) as never,
-      onSubscribe: async (ctx, id, params) => {
-        if (closing) {
-          return [
-            createGraphQLError('the server is shutting down; retry on another connection', {
-              extensions: { code: 'SERVICE_UNAVAILABLE' },
-            }),
-          ];
-        }
-        // graphql-ws's context, field by field: a spread of it gave every subscription's context
-        // object a hidden class of its own (about 400 bytes each, kept as long as it lasts).
-        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
-          connectionInitReceived: ctx.connectionInitReceived,
-          acknowledged: ctx.acknowledged,
-          subscriptions: ctx.subscriptions,
-          extra: ctx.extra,
-          connectionParams: ctx.connectionParams,
-          req: ctx.extra.request,
-          socket: ctx.extra.socket,
-          params,
-        });
-        let document: ReturnType<typeof parse>;
-        try {
-          document = parse(params.query);
-        } catch (error) {
-          return [error as never];
-        }
-        const args = {
-          schema,
-          operationName: params.operationName,
-          document,
-          variableValues: params.variables,
-          contextValue: await contextFactory(),
-          rootValue: {
-            execute,
-            subscribe,
-            socket: ctx.extra.socket,
-            direct: directResults(ctx, id),
-          } satisfies EnvelopedRoot,
-        };
-        const errors = validate(args.schema, args.document);
-        if (errors.length) return errors;
-        return capSubscriptions(ctx, id, document, params.operationName) ?? args;
+      onConnect: async (ctx) => {
+        const socket = ctx.extra.socket as BatchingWebSocket;
+        const permitted = auth ? await auth.onConnect(ctx.connectionParams, socket) : true;
+        if (permitted) socket.connection = ctx as Connection;
+        return permitted;
       },
     },
     wss,
@@ -218,12 +152,12 @@ export function attachGraphQLWebSocket(
      * 1001 so that clients reconnect at once, to another instance or to this one once it is back.
      */
     async close(graceMs = 4_000) {
-      closing = true;
+      operations.closing = true;
       const deadline = Date.now() + graceMs;
       const closeOne = async (client: WebSocket) => {
-        const pending = executing.get(client);
+        const pending = operations.executing.get(client);
         if (pending?.size) await Promise.race([Promise.all(pending), sleep(deadline - Date.now())]);
-        // graphql-ws sends a result a few microtasks after execute resolves.
+        // A result is sent a few microtasks after execute resolves.
         await new Promise((resolve) => setImmediate(resolve));
         if (client.readyState === WebSocket.CLOSED) return;
         const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
@@ -237,35 +171,6 @@ export function attachGraphQLWebSocket(
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
-}
-
-/**
- * Results of subscription `id` sent by the shared execution itself (src/server/shared-execution.ts)
- * as graphql-ws would send them, while graphql-ws still holds the subscription (not completed by
- * the client, not closed).
- */
-function directResults(
-  ctx: { subscriptions: Record<string, unknown>; extra: { socket: WebSocket } },
-  id: string,
-): DirectResults {
-  return new SocketResults(ctx, id);
-}
-
-// A class, not an object literal with a closure: every open subscription holds one.
-class SocketResults implements DirectResults {
-  private readonly prefix: string;
-
-  constructor(
-    private readonly ctx: { subscriptions: Record<string, unknown>; extra: { socket: WebSocket } },
-    private readonly id: string,
-  ) {
-    this.prefix = nextMessagePrefix(id);
-  }
-
-  send(result: object): undefined | false | Promise<void> {
-    if (!(this.id in this.ctx.subscriptions)) return false;
-    return (this.ctx.extra.socket as BatchingWebSocket).sendResult(this.prefix, result);
-  }
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
