@@ -130,8 +130,8 @@ export function buildApp({
     };
   const server = createServer(tracked(limitRequestBodies(yoga)));
   server.on('checkContinue', tracked(limitRequestBodies(yoga, { expectsContinue: true })));
-  // Attached once listening: graphql-ws reports a failed listen (port in use) as an "internal
-  // error" with a stack on stderr, where one clear line is wanted (test/start.test.ts).
+  // Attached once listening: the WebSocket server reports a failed listen (port in use) as an
+  // "internal error" with a stack on stderr, where one clear line is wanted (test/start.test.ts).
   let ws: ReturnType<typeof attachGraphQLWebSocket> | undefined;
   const sockets = new Set<Socket>();
   server.on('connection', (socket) => {

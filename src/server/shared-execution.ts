@@ -181,7 +181,7 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
  * Each event of `source`, executed. Like the executor it replaces: an error of the source stream
  * is rethrown located at the operation, and ending the results ends the source.
  *
- * With `direct` (graphql-ws), a result without errors is sent to the client right here and the
+ * With `direct` (graphql-sse's distinct connections), a result without errors is sent to the client right here and the
  * next event taken at once, so one call of next() delivers every change the reader has ready;
  * next() resolves only with a result that needs the chain (one with errors, to be masked), or
  * at the end. Events already read are taken without a promise each (PagedStream.takeReady), and

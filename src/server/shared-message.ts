@@ -42,7 +42,7 @@ export interface DirectResults {
  * A transport that takes a whole subscription, not only its results without errors: the shared
  * execution (src/server/shared-execution.ts) then pushes every result and the end to it, and no
  * chain of async iterators, nor any suspended call of the transport's library, is kept per
- * subscription (graphql-ws, src/server/websocket-operations.ts).
+ * subscription (graphql-transport-ws, src/server/websocket-operations.ts).
  */
 export interface SubscriptionSink {
   /**

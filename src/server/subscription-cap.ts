@@ -21,9 +21,9 @@ const isSubscription = (document: DocumentNode, operationName?: string | null) =
   getOperationAST(document, operationName)?.operation === 'subscription';
 
 /**
- * For graphql-ws: call in onSubscribe once the operation is valid. graphql-ws keeps the ids of a
- * connection's running operations in `ctx.subscriptions` until they end, so the slots count
- * themselves free: an id that is gone from there no longer holds one.
+ * For graphql-transport-ws: call once the operation is valid. A connection keeps the ids of its
+ * running operations in `subscriptions` until they end (src/server/graphql-transport-ws.ts), so
+ * the slots count themselves free: an id that is gone from there no longer holds one.
  */
 export function capWebSocketSubscriptions(max: number) {
   const held = new WeakMap<object, Set<string>>();
@@ -53,7 +53,7 @@ export function useSSESubscriptionCap(max: number): Plugin<{ request?: Request }
   const open = new Map<string, number>();
   return {
     onSubscribe({ args }) {
-      // Over WebSocket there is no fetch Request in the context: that cap is graphql-ws's, above.
+      // Over WebSocket there is no fetch Request in the context: that cap is the one above.
       const request = args.contextValue.request;
       if (typeof request?.headers?.get !== 'function') return undefined;
       const token = request.headers.get('x-graphql-event-stream-token') ?? tokenParameter(request.url);

@@ -5,51 +5,29 @@ import {
   getOperationAST,
   type OperationDefinitionNode,
 } from 'graphql';
-import { areGraphQLErrors, CloseCode, MessageType, type SubscribePayload, validateMessage } from 'graphql-ws';
+import { areGraphQLErrors, MessageType, type SubscribePayload } from 'graphql-ws';
 import { createGraphQLError } from 'graphql-yoga';
 import { WebSocket } from 'ws';
+import { type Connection, type ProtocolSocket, send } from './graphql-transport-ws.ts';
 import { nextMessagePrefix, type SubscriptionSink, serializedResult } from './shared-message.ts';
 import type { capWebSocketSubscriptions } from './subscription-cap.ts';
 import type { YogaServer } from './yoga.ts';
 
-/** graphql-ws's context of one connection (its `ctx`), as far as operations read it. */
-export interface Connection {
-  connectionInitReceived: boolean;
-  acknowledged: boolean;
-  /** The running operations by id: null while one starts, else what `complete` and a close end. */
-  subscriptions: Record<string, unknown>;
-  connectionParams?: Readonly<Record<string, unknown>>;
-  extra: { socket: WebSocket; request: unknown };
-}
-
-/** What a socket must offer the operations on it (src/server/websocket.ts BatchingWebSocket). */
-export interface OperationSocket extends WebSocket {
-  /** graphql-ws's context, once the connection is acknowledged. */
-  connection: Connection | undefined;
-  /** The operations served on this socket. */
-  operations: WebSocketOperations | undefined;
-  /** Sends a `next` message of the subscription whose messages start with `prefix`; see BatchingWebSocket. */
-  sendResult(prefix: string, result: object): undefined | false | Promise<void>;
-}
-
 type MaskResult = (result: ExecutionResult) => ExecutionResult;
 
 /**
- * The `subscribe` messages of graphql-transport-ws, served here rather than by graphql-ws, which
- * keeps the rest of the protocol: connection_init and its acknowledgement (onConnect), ping and
- * pong, `complete`, and every close code (an unacknowledged `subscribe` 4401, a malformed one
- * 4400, a duplicate id 4409: such messages are left to it).
+ * The operations of graphql-transport-ws connections (src/server/graphql-transport-ws.ts).
  *
- * graphql-ws serves a subscription with an async call that stays suspended for as long as the
- * subscription lasts, pulling results through Yoga's per-subscription chain of async iterators;
- * per idle subscriber that was several KB of library state (test/bench/notes.md, "5,000 idle
- * subscribers"). Here every operation still goes through Yoga's envelop (parse, validate, context,
- * the operation limits, authorization scope, masking), and a subscription of the shared execution
- * (src/server/shared-execution.ts) is then pushed to a SocketSubscription, the one object kept per
- * subscriber besides its reader: it is the connection's `ctx.subscriptions` entry, whose return()
- * graphql-ws calls on `complete` and on close. Anything else (queries, mutations, subscriptions
- * Yoga's own executor serves) is answered as graphql-ws answers it: results as `next`, then
- * `complete`; refusals as `error`.
+ * graphql-ws's server served a subscription with an async call that stayed suspended for as long
+ * as the subscription lasted, pulling results through Yoga's per-subscription chain of async
+ * iterators; per idle subscriber that was several KB of library state (test/bench/notes.md,
+ * "5,000 idle subscribers"). Here every operation still goes through Yoga's envelop (parse,
+ * validate, context, the operation limits, authorization scope, masking), and a subscription of
+ * the shared execution (src/server/shared-execution.ts) is then pushed to a SocketSubscription,
+ * the one object kept per subscriber besides its reader: it is the operation's entry in
+ * `connection.subscriptions`, whose return() a `complete` or the socket's close calls. Anything
+ * else (queries, mutations, subscriptions Yoga's own executor serves) is answered as graphql-ws
+ * answered it: results as `next`, then `complete`; refusals as `error`.
  */
 export class WebSocketOperations {
   /** Once shutting down, new operations are refused with SERVICE_UNAVAILABLE. */
@@ -65,32 +43,9 @@ export class WebSocketOperations {
     this.maskResult = resultMasking(yoga);
   }
 
-  /**
-   * Takes message `text` if it is a well-formed `subscribe` of an acknowledged connection with a
-   * new id, and serves it; false leaves the message to graphql-ws.
-   */
-  take(socket: OperationSocket, text: string): boolean {
-    const connection = socket.connection;
-    if (!connection?.acknowledged) return false;
-    let message: ReturnType<typeof validateMessage>;
-    try {
-      message = validateMessage(JSON.parse(text));
-    } catch {
-      return false;
-    }
-    if (message.type !== MessageType.Subscribe || message.id in connection.subscriptions) return false;
-    const { id, payload } = message;
-    connection.subscriptions[id] = null;
-    this.serve(socket, connection, id, payload).catch((error: unknown) => internalError(socket, error));
-    return true;
-  }
-
-  private async serve(
-    socket: OperationSocket,
-    connection: Connection,
-    id: string,
-    params: SubscribePayload,
-  ): Promise<void> {
+  /** Serves operation `id` of `connection`, whose entry in `connection.subscriptions` is already null. */
+  async serve(connection: Connection, id: string, params: SubscribePayload): Promise<void> {
+    const { socket } = connection;
     let subscriber: SocketSubscription | undefined;
     try {
       if (this.closing) {
@@ -99,15 +54,11 @@ export class WebSocketOperations {
         });
         return sendErrors(socket, connection, id, [error]);
       }
-      // graphql-ws's context, field by field: a spread of it gave every subscription's context
-      // object a hidden class of its own (about 400 bytes each, kept as long as it lasts).
+      // What graphql-ws's recipe for Yoga passed: its context as `extra` (src/auth/security.ts reads
+      // the socket there), the connection_init payload, the socket, the operation.
       const { schema, execute, subscribe, contextFactory, parse, validate } = this.yoga.getEnveloped({
-        connectionInitReceived: connection.connectionInitReceived,
-        acknowledged: connection.acknowledged,
-        subscriptions: connection.subscriptions,
-        extra: connection.extra,
+        extra: connection,
         connectionParams: connection.connectionParams,
-        req: connection.extra.request,
         socket,
         params,
       });
@@ -140,7 +91,7 @@ export class WebSocketOperations {
         return await deliver(socket, connection, id, await this.track(socket, execute(args)));
       }
       if (!(id in connection.subscriptions)) return;
-      subscriber = new SocketSubscription(socket, id);
+      subscriber = new SocketSubscription(socket, id, this.maskResult);
       connection.subscriptions[id] = subscriber;
       const result = await subscribe({ ...args, rootValue: { subscriber } });
       if (subscriber.adopted) return;
@@ -169,9 +120,8 @@ export class WebSocketOperations {
 /**
  * One subscription pushed by the shared execution to its socket: its `next` messages, masked as
  * Yoga masks results, and its end. A class: one per idle subscriber, with nothing else of it kept.
- * It is its id's entry in graphql-ws's `ctx.subscriptions` (an async iterable with return(), for
- * graphql-ws's check), so that a `complete` or the socket's close stops it, a duplicate id is
- * refused with 4409, and the subscription cap sees it open.
+ * It is its id's entry in `connection.subscriptions`, so that a `complete` or the socket's close
+ * stops it (return()), a duplicate id is refused with 4409, and the subscription cap sees it open.
  */
 class SocketSubscription implements SubscriptionSink {
   adopted = false;
@@ -179,8 +129,9 @@ class SocketSubscription implements SubscriptionSink {
   private stopped = false;
 
   constructor(
-    private readonly socket: OperationSocket,
+    private readonly socket: ProtocolSocket,
     private readonly id: string,
+    private readonly mask: MaskResult,
   ) {}
 
   adopt(events: { return(): Promise<unknown> }): void {
@@ -191,8 +142,7 @@ class SocketSubscription implements SubscriptionSink {
 
   next(result: ExecutionResult): undefined | Promise<void> {
     if (!this.current()) return undefined;
-    const mask = this.socket.operations?.maskResult;
-    const masked = result.errors === undefined || !mask ? result : mask(result);
+    const masked = result.errors === undefined ? result : this.mask(result);
     return this.socket.sendResult(nextMessagePrefix(this.id), masked) || undefined;
   }
 
@@ -203,7 +153,7 @@ class SocketSubscription implements SubscriptionSink {
     send(this.socket, { id: this.id, type: MessageType.Complete });
   }
 
-  /** graphql-ws's `complete` of this id, or the socket's close. */
+  /** The client's `complete` of this id, or the socket's close. */
   return(): Promise<IteratorResult<never, undefined>> {
     this.stopped = true;
     const events = this.events;
@@ -211,11 +161,7 @@ class SocketSubscription implements SubscriptionSink {
     return Promise.resolve(events?.return()).then(() => ({ done: true, value: undefined }));
   }
 
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-
-  /** Whether graphql-ws still holds this subscription: not completed by the client, not closed. */
+  /** Whether the connection still holds this subscription: not completed by the client, not closed. */
   private current(): boolean {
     return !this.stopped && this.socket.connection?.subscriptions[this.id] === this;
   }
@@ -234,7 +180,7 @@ async function deliver(
       await iterator.return?.();
       return;
     }
-    // graphql-ws's `complete` and close end it through its return().
+    // A `complete` and the socket's close end it through its return().
     connection.subscriptions[id] = iterator;
     try {
       for (;;) {
@@ -265,20 +211,6 @@ function sendErrors(socket: WebSocket, connection: Connection, id: string, error
   }
   if (!(id in connection.subscriptions)) return;
   send(socket, { id, type: MessageType.Error, payload: errors.map((error) => error.toJSON()) });
-}
-
-function send(socket: WebSocket, message: object): void {
-  if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
-}
-
-/** As graphql-ws's useServer answers a failure while handling a message. */
-function internalError(socket: WebSocket, error: unknown): void {
-  console.error('Internal error occurred during message handling. Please check your implementation.', error);
-  const reason = error instanceof Error ? error.message : String(error);
-  socket.close(
-    CloseCode.InternalServerError,
-    process.env.NODE_ENV === 'production' || reason.length >= 124 ? 'Internal server error' : reason,
-  );
 }
 
 /**

@@ -1,49 +1,46 @@
-import type { IncomingMessage, Server } from 'node:http';
-import { useServer } from 'graphql-ws/use/ws';
+import type { Server } from 'node:http';
+import { CloseCode, handleProtocols } from 'graphql-ws';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { WebSocketAuth } from '../auth/websocket.ts';
 import { MAX_BODY_BYTES } from './body-limit.ts';
+import { type Connection, GraphQLTransportWs, type ProtocolSocket } from './graphql-transport-ws.ts';
 import { serializedResult } from './shared-message.ts';
 import { capWebSocketSubscriptions, DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION } from './subscription-cap.ts';
-import { type Connection, type OperationSocket, WebSocketOperations } from './websocket-operations.ts';
+import { WebSocketOperations } from './websocket-operations.ts';
 import type { YogaServer } from './yoga.ts';
 
 /** RFC 6455 "going away": the server is shutting down. graphql-ws's CloseCode has no name for it. */
 export const GOING_AWAY = 1001;
 
-/** Bytes a socket may have waiting before its sends are acknowledged only once written. */
+/** Bytes a socket may have waiting before a subscription waits for it to drain. */
 const HIGH_WATER_BYTES = 1 << 20;
 
+/** How often each socket is pinged; one that has not answered the last ping by then is cut off. */
+const KEEP_ALIVE_MS = 12_000;
+
 /**
- * Two costs of graphql-ws over ws, per message, that a burst of changes multiplies:
- * - it waits for each message's write callback before taking the next event, one event-loop
- *   turn per message. While little is buffered the send is acknowledged at once; once a slow
- *   client lets the buffer grow, acknowledgements wait for the write again, so backpressure
- *   still reaches the feed.
- * - each message is its own write system call. The socket is corked until the end of the tick,
- *   so the messages of a burst leave together.
+ * A socket of the graphql-transport-ws protocol (src/server/graphql-transport-ws.ts). Its events
+ * are handed to the protocol here rather than through listeners: a connection holds no closure of
+ * its own. Each message is its own write system call: the socket is corked until the end of the
+ * tick, so the messages of a burst leave together.
  */
-class BatchingWebSocket extends WebSocket implements OperationSocket {
+class BatchingWebSocket extends WebSocket implements ProtocolSocket {
   private corked = false;
   connection: Connection | undefined;
-  operations: WebSocketOperations | undefined;
+  protocolServer: GraphQLTransportWs | undefined;
+  /** Pinged by the keep-alive sweep, and no pong yet. */
+  awaitingPong = false;
 
   override send(data: unknown, options?: unknown, callback?: (error?: Error) => void): void {
-    const done = typeof options === 'function' ? (options as (error?: Error) => void) : callback;
-    const opts = (typeof options === 'function' ? {} : (options ?? {})) as object;
     this.corkUntilNextTick();
-    if (!done || this.bufferedAmount >= HIGH_WATER_BYTES) {
-      super.send(data as Buffer, opts, done);
-      return;
-    }
-    super.send(data as Buffer, opts);
-    done();
+    super.send(data as Buffer, options as object, callback);
   }
 
   /**
    * Sends a `next` message of the subscription whose messages start with `prefix`, with `result`'s
-   * payload serialized once for every subscriber of that result. As `send` acknowledges: a promise
-   * of the write when this socket already holds more than the high-water mark.
+   * payload serialized once for every subscriber of that result. undefined: sent; a promise: sent,
+   * and this socket holds more than the high-water mark: it resolves once the message is written.
+   * false: the socket is not open.
    */
   sendResult(prefix: string, result: object): undefined | false | Promise<void> {
     if (this.readyState !== WebSocket.OPEN) return false;
@@ -57,19 +54,32 @@ class BatchingWebSocket extends WebSocket implements OperationSocket {
   }
 
   // A client's protocol mistake (a message over maxPayload, invalid UTF-8: ws's WS_ERR_* codes) is
-  // answered by ws itself, closing with its code (1009, 1007); graphql-ws would also log it as an
-  // internal error with a stack, once per message a client chooses to send.
-  //
-  // A message is read as its text, which is all graphql-ws reads of it (String(data)); `subscribe`
-  // messages are served by this socket's operations (src/server/websocket-operations.ts).
+  // answered by ws itself, closing with its code (1009, 1007). Any other error of the socket is
+  // logged and closes it with 4500, as graphql-ws's server did.
   override emit(event: string | symbol, ...args: unknown[]): boolean {
-    if (event === 'message') {
-      const text = String(args[0]);
-      if (this.operations?.take(this, text)) return true;
-      return super.emit(event, text, ...args.slice(1));
+    const protocol = this.protocolServer;
+    switch (event) {
+      case 'message':
+        protocol?.message(this, String(args[0]));
+        return true;
+      case 'pong':
+        this.awaitingPong = false;
+        break;
+      case 'close':
+        protocol?.closed(this);
+        break;
+      case 'error': {
+        const code = (args[0] as { code?: unknown } | undefined)?.code;
+        if (typeof code === 'string' && code.startsWith('WS_ERR_')) return false;
+        if (this.listenerCount('error') > 0) break;
+        console.error(
+          'Internal error emitted on a WebSocket socket. Please check your implementation.',
+          args[0],
+        );
+        this.close(CloseCode.InternalServerError, 'Internal server error');
+        return true;
+      }
     }
-    const code = (args[0] as { code?: unknown } | undefined)?.code;
-    if (event === 'error' && typeof code === 'string' && code.startsWith('WS_ERR_')) return false;
     return super.emit(event, ...args);
   }
 
@@ -86,31 +96,9 @@ class BatchingWebSocket extends WebSocket implements OperationSocket {
 }
 
 /**
- * graphql-ws keeps each connection's upgrade request (`ctx.extra.request`) for as long as the
- * connection lasts, and nothing reads more of it than its headers once the upgrade is done (the
- * origin is checked before, the token comes in connection_init). The IncomingMessage, with its
- * stream state and listeners, weighs about 1.3 KB per connection, as much as a third of ws's own
- * socket: connections are handed on with a view of the request instead.
- */
-class LeanRequestServer extends WebSocketServer {
-  override emit(event: string | symbol, ...args: unknown[]): boolean {
-    if (event === 'connection') {
-      const request = args[1] as IncomingMessage;
-      const view = {
-        headers: request.headers,
-        method: request.method,
-        url: request.url,
-        socket: request.socket,
-      };
-      return super.emit(event, args[0], view, ...args.slice(2));
-    }
-    return super.emit(event, ...args);
-  }
-}
-
-/**
- * graphql-ws on the same port and path as HTTP GraphQL. Every operation goes through Yoga's
- * envelop, so masking, limits and later auth apply over WebSocket exactly as over HTTP.
+ * graphql-transport-ws (graphql-ws's protocol) on the same port and path as HTTP GraphQL. Every
+ * operation goes through Yoga's envelop, so masking, limits and auth apply over WebSocket exactly
+ * as over HTTP.
  */
 export function attachGraphQLWebSocket(
   server: Server,
@@ -120,31 +108,40 @@ export function attachGraphQLWebSocket(
     maxSubscriptionsPerConnection = DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION,
   }: { auth?: WebSocketAuth | undefined; maxSubscriptionsPerConnection?: number | undefined } = {},
 ) {
-  const wss = new LeanRequestServer({
+  const wss = new WebSocketServer({
     server,
     path: yoga.graphqlEndpoint,
     WebSocket: BatchingWebSocket,
     verifyClient: auth?.verifyClient,
+    handleProtocols,
     // A message over the HTTP body limit closes its socket with 1009 (CloseCode "message too big").
     maxPayload: MAX_BODY_BYTES,
   });
   const operations = new WebSocketOperations(yoga, capWebSocketSubscriptions(maxSubscriptionsPerConnection));
+  const protocol = new GraphQLTransportWs(operations, auth?.onConnect);
   wss.on('connection', (socket: BatchingWebSocket) => {
-    socket.operations = operations;
+    socket.protocolServer = protocol;
+    protocol.opened(socket);
   });
-  // graphql-ws keeps the connection (connection_init, ping, complete, close codes); `subscribe`
-  // messages of an acknowledged connection are served by `operations`.
-  const disposable = useServer(
-    {
-      onConnect: async (ctx) => {
-        const socket = ctx.extra.socket as BatchingWebSocket;
-        const permitted = auth ? await auth.onConnect(ctx.connectionParams, socket) : true;
-        if (permitted) socket.connection = ctx as Connection;
-        return permitted;
-      },
-    },
-    wss,
-  );
+  // As graphql-ws's server: an error of the server (after listening) is logged, and ends every connection.
+  wss.on('error', (error) => {
+    console.error('Internal error emitted on the WebSocket server. Please check your implementation.', error);
+    for (const client of wss.clients) client.close(CloseCode.InternalServerError, 'Internal server error');
+  });
+  // One sweep for every socket, not a timer per socket: a socket that did not answer the previous
+  // ping with a pong is cut off.
+  const keepAlive = setInterval(() => {
+    for (const client of wss.clients as Set<BatchingWebSocket>) {
+      if (client.readyState !== WebSocket.OPEN) continue;
+      if (client.awaitingPong) {
+        client.terminate();
+        continue;
+      }
+      client.awaitingPong = true;
+      client.ping();
+    }
+  }, KEEP_ALIVE_MS);
+  keepAlive.unref();
   return {
     wss,
     /**
@@ -167,7 +164,8 @@ export function attachGraphQLWebSocket(
         client.terminate();
       };
       await Promise.all([...wss.clients].map(closeOne));
-      await disposable.dispose();
+      clearInterval(keepAlive);
+      for (const client of wss.clients) client.close(GOING_AWAY, 'Going away');
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
