@@ -134,9 +134,14 @@ export function buildApp({
   // "internal error" with a stack on stderr, where one clear line is wanted (test/start.test.ts).
   let ws: ReturnType<typeof attachGraphQLWebSocket> | undefined;
   const sockets = new Set<Socket>();
+  // One listener for every socket, not a closure (and a once() wrapper) per connection: each idle
+  // WebSocket subscriber holds its TCP socket's for as long as it lasts.
+  function forget(this: Socket) {
+    sockets.delete(this);
+  }
   server.on('connection', (socket) => {
     sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
+    socket.on('close', forget);
   });
 
   return {

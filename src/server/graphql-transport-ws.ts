@@ -18,7 +18,7 @@ export interface Connection {
   acknowledged: boolean;
   connectionParams: Readonly<Record<string, unknown>> | undefined;
   /** The running operations by id: null while one starts, else what `complete` and a close end. */
-  subscriptions: Record<string, unknown>;
+  subscriptions: Map<string, unknown>;
   /** Until connection_init: closes the socket with 4408 (Connection initialisation timeout). */
   initWait: NodeJS.Timeout | undefined;
 }
@@ -60,7 +60,7 @@ export class GraphQLTransportWs {
       connectionInitReceived: false,
       acknowledged: false,
       connectionParams: undefined,
-      subscriptions: Object.create(null),
+      subscriptions: new Map(),
       initWait: undefined,
     };
     connection.initWait = setTimeout(() => initTimeout(connection), CONNECTION_INIT_WAIT_MS);
@@ -92,19 +92,19 @@ export class GraphQLTransportWs {
           return;
         }
         const { id, payload } = message;
-        if (id in connection.subscriptions) {
+        if (connection.subscriptions.has(id)) {
           socket.close(CloseCode.SubscriberAlreadyExists, `Subscriber for ${id} already exists`);
           return;
         }
-        connection.subscriptions[id] = null;
+        connection.subscriptions.set(id, null);
         this.operations
           .serve(connection, id, payload)
           .catch((error: unknown) => internalError(socket, error));
         return;
       }
       case MessageType.Complete: {
-        const operation = connection.subscriptions[message.id];
-        delete connection.subscriptions[message.id];
+        const operation = connection.subscriptions.get(message.id);
+        connection.subscriptions.delete(message.id);
         end(operation);
         return;
       }
@@ -121,8 +121,8 @@ export class GraphQLTransportWs {
     clearTimeout(connection.initWait);
     connection.initWait = undefined;
     const operations = connection.subscriptions;
-    connection.subscriptions = Object.create(null);
-    for (const operation of Object.values(operations)) end(operation);
+    connection.subscriptions = new Map();
+    for (const operation of operations.values()) end(operation);
   }
 
   private async init(connection: Connection, payload: unknown): Promise<void> {

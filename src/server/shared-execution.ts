@@ -91,6 +91,11 @@ export function useSharedSubscriptionExecution(stats: SharingStats = newSharingS
     return result;
   };
 
+  const releaseKey = (key: SharingKey) => {
+    if (--key.open <= 0 && subscribers.get(key.key) === key) subscribers.delete(key.key);
+  };
+  const sharing: Sharing = { execute: executeShared, release: releaseKey };
+
   const subscribeShared = async (args: ExecutionArgs, fallback: (args: ExecutionArgs) => unknown) => {
     const operation = getOperationAST(args.document, args.operationName);
     // Anything unusual (no such operation, variables that do not fit) goes through Yoga's own
@@ -102,25 +107,26 @@ export function useSharedSubscriptionExecution(stats: SharingStats = newSharingS
     const key = subscribers.get(keyText) ?? { key: keyText, open: 0 };
     subscribers.set(keyText, key);
     key.open++;
-    let open = true;
-    const release = () => {
-      if (!open) return;
-      open = false;
-      if (--key.open <= 0 && subscribers.get(key.key) === key) subscribers.delete(key.key);
-    };
     const root = args.rootValue as { direct?: DirectResults; subscriber?: SubscriptionSink } | undefined;
     if (root?.subscriber) {
       const events = new PushedEvents(
         source[Symbol.asyncIterator](),
         operation,
-        release,
-        (payload) => executeShared(args, key, payload),
+        args,
+        key,
+        sharing,
         root.subscriber,
       );
       root.subscriber.adopt(events);
       events.pull();
       return ADOPTED;
     }
+    let open = true;
+    const release = () => {
+      if (!open) return;
+      open = false;
+      releaseKey(key);
+    };
     const direct = root?.direct;
     return mapEvents(
       source[Symbol.asyncIterator](),
@@ -152,6 +158,13 @@ export function useSharedSubscriptionExecution(stats: SharingStats = newSharingS
  * does not send.
  */
 export const ADOPTED: ExecutionResult = Object.freeze({});
+
+/** A subscription's way to its key's shared executions, one for all (no closure per subscription). */
+interface Sharing {
+  execute(args: ExecutionArgs, key: SharingKey, payload: unknown): MaybePromise<ExecutionResult>;
+  /** The subscription of `key` has ended. */
+  release(key: SharingKey): void;
+}
 
 /** One document, operation name, variables and scope, and how many subscriptions of it are open. */
 interface SharingKey {
@@ -280,12 +293,14 @@ class ExecutedEvents implements AsyncIterableIterator<ExecutionResult> {
  */
 class PushedEvents {
   private ended = false;
+  private released = false;
 
   constructor(
     private readonly source: AsyncIterator<unknown> & { takeReady?: () => unknown },
     private readonly operation: OperationDefinitionNode,
-    private readonly release: () => void,
-    private readonly run: (payload: unknown) => MaybePromise<ExecutionResult>,
+    private readonly args: ExecutionArgs,
+    private readonly key: SharingKey,
+    private readonly sharing: Sharing,
     private readonly sink: SubscriptionSink,
   ) {}
 
@@ -318,6 +333,12 @@ class PushedEvents {
     return { done: true, value: undefined };
   }
 
+  private release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.sharing.release(this.key);
+  }
+
   private onEvent(event: IteratorResult<unknown>): void {
     if (this.ended) return;
     if (event.done) {
@@ -333,7 +354,7 @@ class PushedEvents {
   private deliver(payload: unknown): boolean {
     let executed: MaybePromise<ExecutionResult>;
     try {
-      executed = this.run(payload);
+      executed = this.sharing.execute(this.args, this.key, payload);
     } catch (error) {
       this.fail(error);
       return false;

@@ -10,7 +10,7 @@ import { createGraphQLError } from 'graphql-yoga';
 import { WebSocket } from 'ws';
 import { type Connection, type ProtocolSocket, send } from './graphql-transport-ws.ts';
 import { nextMessagePrefix, type SubscriptionSink, serializedResult } from './shared-message.ts';
-import type { capWebSocketSubscriptions } from './subscription-cap.ts';
+import { type capWebSocketSubscriptions, STARTING_SUBSCRIPTION } from './subscription-cap.ts';
 import type { YogaServer } from './yoga.ts';
 
 type MaskResult = (result: ExecutionResult) => ExecutionResult;
@@ -54,13 +54,14 @@ export class WebSocketOperations {
         });
         return sendErrors(socket, connection, id, [error]);
       }
-      // What graphql-ws's recipe for Yoga passed: its context as `extra` (src/auth/security.ts reads
-      // the socket there), the connection_init payload, the socket, the operation.
+      // What graphql-ws's recipe for Yoga passed, but the operation (`params`): the connection as
+      // `extra` (src/auth/security.ts reads the socket there), the connection_init payload, the
+      // socket. Nothing reads `params` of the context, and a subscription keeps its context for
+      // as long as it lasts: with it, the whole message (the query text) would be kept too.
       const { schema, execute, subscribe, contextFactory, parse, validate } = this.yoga.getEnveloped({
         extra: connection,
         connectionParams: connection.connectionParams,
         socket,
-        params,
       });
       let document: ReturnType<typeof parse>;
       try {
@@ -71,7 +72,7 @@ export class WebSocketOperations {
       const contextValue = await contextFactory();
       const invalid = validate(schema, document);
       if (invalid.length) return sendErrors(socket, connection, id, invalid);
-      const capped = this.capSubscriptions(connection, id, document, params.operationName);
+      const capped = this.capSubscriptions(connection.subscriptions, id, document, params.operationName);
       if (capped) return sendErrors(socket, connection, id, capped);
       const operation: OperationDefinitionNode | null | undefined = getOperationAST(
         document,
@@ -90,16 +91,18 @@ export class WebSocketOperations {
       if (operation.operation !== 'subscription') {
         return await deliver(socket, connection, id, await this.track(socket, execute(args)));
       }
-      if (!(id in connection.subscriptions)) return;
+      if (!connection.subscriptions.has(id)) return;
       subscriber = new SocketSubscription(socket, id, this.maskResult);
-      connection.subscriptions[id] = subscriber;
+      connection.subscriptions.set(id, subscriber);
       const result = await subscribe({ ...args, rootValue: { subscriber } });
       if (subscriber.adopted) return;
       return await deliver(socket, connection, id, result);
     } finally {
       if (!subscriber?.adopted) {
-        const entry = connection.subscriptions[id];
-        if (entry === null || entry === subscriber) delete connection.subscriptions[id];
+        const entry = connection.subscriptions.get(id);
+        if (entry === null || entry === STARTING_SUBSCRIPTION || entry === subscriber) {
+          connection.subscriptions.delete(id);
+        }
       }
     }
   }
@@ -149,7 +152,7 @@ class SocketSubscription implements SubscriptionSink {
   end(error?: GraphQLError): void {
     if (!this.current()) return;
     if (error) this.next({ errors: [error] });
-    delete this.socket.connection?.subscriptions[this.id];
+    this.socket.connection?.subscriptions.delete(this.id);
     send(this.socket, { id: this.id, type: MessageType.Complete });
   }
 
@@ -163,7 +166,7 @@ class SocketSubscription implements SubscriptionSink {
 
   /** Whether the connection still holds this subscription: not completed by the client, not closed. */
   private current(): boolean {
-    return !this.stopped && this.socket.connection?.subscriptions[this.id] === this;
+    return !this.stopped && this.socket.connection?.subscriptions.get(this.id) === this;
   }
 }
 
@@ -176,27 +179,27 @@ async function deliver(
 ): Promise<void> {
   if (isAsyncIterable(result)) {
     const iterator = result[Symbol.asyncIterator]();
-    if (!(id in connection.subscriptions)) {
+    if (!connection.subscriptions.has(id)) {
       await iterator.return?.();
       return;
     }
     // A `complete` and the socket's close end it through its return().
-    connection.subscriptions[id] = iterator;
+    connection.subscriptions.set(id, iterator);
     try {
       for (;;) {
         const { done, value } = await iterator.next();
         if (done) break;
-        if (id in connection.subscriptions) sendNext(socket, id, value as ExecutionResult);
+        if (connection.subscriptions.has(id)) sendNext(socket, id, value as ExecutionResult);
       }
     } catch (error) {
       const original = error instanceof Error ? error : new Error(String(error));
       sendErrors(socket, connection, id, [new GraphQLError(original.message, { originalError: original })]);
-      delete connection.subscriptions[id];
+      connection.subscriptions.delete(id);
     }
-  } else if (id in connection.subscriptions) {
+  } else if (connection.subscriptions.has(id)) {
     sendNext(socket, id, result as ExecutionResult);
   }
-  if (id in connection.subscriptions) send(socket, { id, type: MessageType.Complete });
+  if (connection.subscriptions.has(id)) send(socket, { id, type: MessageType.Complete });
 }
 
 function sendNext(socket: WebSocket, id: string, result: ExecutionResult): void {
@@ -209,7 +212,7 @@ function sendErrors(socket: WebSocket, connection: Connection, id: string, error
   if (!areGraphQLErrors(errors)) {
     throw new Error('Invalid return value from onSubscribe hook, expected an array of GraphQLError objects');
   }
-  if (!(id in connection.subscriptions)) return;
+  if (!connection.subscriptions.has(id)) return;
   send(socket, { id, type: MessageType.Error, payload: errors.map((error) => error.toJSON()) });
 }
 
