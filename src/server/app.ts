@@ -131,13 +131,18 @@ export function buildApp({
     };
   const server = createServer(tracked(limitRequestBodies(yoga)));
   server.on('checkContinue', tracked(limitRequestBodies(yoga, { expectsContinue: true })));
-  // Attached once listening: graphql-ws reports a failed listen (port in use) as an "internal
-  // error" with a stack on stderr, where one clear line is wanted (test/start.test.ts).
+  // Attached once listening: the WebSocket server reports a failed listen (port in use) as an
+  // "internal error" with a stack on stderr, where one clear line is wanted (test/start.test.ts).
   let ws: ReturnType<typeof attachGraphQLWebSocket> | undefined;
   const sockets = new Set<Socket>();
+  // One listener for every socket, not a closure (and a once() wrapper) per connection: each idle
+  // WebSocket subscriber holds its TCP socket's for as long as it lasts.
+  function forget(this: Socket) {
+    sockets.delete(this);
+  }
   server.on('connection', (socket) => {
     sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
+    socket.on('close', forget);
   });
 
   return {

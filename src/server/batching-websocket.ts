@@ -1,48 +1,33 @@
 import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
-import { SharedNextMessages, serializedResult } from './shared-message.ts';
+import { serializedResult } from './shared-message.ts';
 import { textFrames } from './websocket-frames.ts';
 
 /** Bytes a socket may have waiting before its sends are acknowledged only once written. */
 const HIGH_WATER_BYTES = 1 << 20;
 
 /**
- * Two costs of graphql-ws over ws, per message, that a burst of changes multiplies:
- * - it waits for each message's write callback before taking the next event, one event-loop
- *   turn per message. While little is buffered the send is acknowledged at once; once a slow
- *   client lets the buffer grow, acknowledgements wait for the write again, so backpressure
- *   still reaches the feed.
- * - each message is its own write system call. A socket's first message of an event-loop turn is
- *   written at once; the rest of a burst waits for the turn's end and leaves together. (Holding
- *   the first message too kept every socket of a fan-out waiting until all of them had been
- *   served: with 1,000 subscribers of one change, the first client waited for the thousandth's
- *   execution.)
+ * A WebSocket whose messages cost one write system call per socket and event-loop turn, not one
+ * per message, which a burst of changes multiplies. A socket's first message of a turn is written
+ * at once; the rest of a burst waits for the turn's end and leaves together. (Holding the first
+ * message too kept every socket of a fan-out waiting until all of them had been served: with
+ * 1,000 subscribers of one change, the first client waited for the thousandth's execution.)
  */
 export class BatchingWebSocket extends WebSocket {
   /** Whether this socket was written to in the current event-loop turn. */
   private writtenThisTurn = false;
   private corked = false;
-  /** `next` messages whose payload was serialized once for every subscriber of the same result. */
-  readonly nextMessages = new SharedNextMessages();
   /** Direct `next` messages of this turn, framed together when it ends (see sendResult). */
   private pending: string[] = [];
   private pendingLength = 0;
   /** Whether no extension was negotiated (known once open), so that messages may be framed here. */
   private framesOwn: boolean | undefined;
 
-  override send(message: unknown, options?: unknown, callback?: (error?: Error) => void): void {
-    const data = this.nextMessages.fill(message);
-    const done = typeof options === 'function' ? (options as (error?: Error) => void) : callback;
-    const opts = (typeof options === 'function' ? {} : (options ?? {})) as object;
+  override send(data: unknown, options?: unknown, callback?: (error?: Error) => void): void {
     // Messages keep their order: whatever was queued before this one leaves before it.
     this.writePending();
     this.batchWithinTurn();
-    if (!done || this.bufferedAmount >= HIGH_WATER_BYTES) {
-      super.send(data as Buffer, opts, done);
-      return;
-    }
-    super.send(data as Buffer, opts);
-    done();
+    super.send(data as Buffer, options as object, callback);
   }
 
   /**
@@ -102,20 +87,6 @@ export class BatchingWebSocket extends WebSocket {
     // Closed meanwhile (terminated, or the peer's close already answered): ws would refuse them too.
     if (this.readyState !== WebSocket.OPEN || !socket || socket.destroyed) return;
     socket.write(textFrames(messages));
-  }
-
-  // A client's protocol mistake (a message over maxPayload, invalid UTF-8: ws's WS_ERR_* codes) is
-  // answered by ws itself, closing with its code (1009, 1007); graphql-ws would also log it as an
-  // internal error with a stack, once per message a client chooses to send.
-  //
-  // A message is handed on as its text, which is all graphql-ws reads of it (String(data)): its
-  // handler of a `subscribe` stays suspended for as long as the subscription lasts, and would keep
-  // ws's Buffer of the message besides the text (about 400 bytes per idle subscription).
-  override emit(event: string | symbol, ...args: unknown[]): boolean {
-    if (event === 'message') return super.emit(event, String(args[0]), ...args.slice(1));
-    const code = (args[0] as { code?: unknown } | undefined)?.code;
-    if (event === 'error' && typeof code === 'string' && code.startsWith('WS_ERR_')) return false;
-    return super.emit(event, ...args);
   }
 
   /** The first write of a turn goes out at once; later ones (through ws) are corked until its end. */

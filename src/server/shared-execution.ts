@@ -11,7 +11,8 @@ import {
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
 import type { Access } from '../auth/access.ts';
 import { executeSelection, loadCompiler } from './compiled-execution.ts';
-import type { DirectResults } from './shared-message.ts';
+import type { DirectResults, SubscriptionSink } from './shared-message.ts';
+import { asStreamError } from './stream-errors.ts';
 
 type MaybePromise<T> = T | Promise<T>;
 
@@ -27,7 +28,7 @@ export const newSharingStats = (): SharingStats => ({ executions: 0, reused: 0 }
  * Subscribers with the same document, operation name, variables and authorization scope share one
  * execution per change (Hasura's "multiplexed" subscriptions): the first subscriber to reach a
  * change executes the selection on it, the others at the same change reuse that result object,
- * which graphql-ws then serializes once (src/server/shared-message.ts).
+ * which is then serialized once (src/server/shared-message.ts).
  *
  * Only the per-change work is shared. Each subscription still runs its own `subscribe` resolver,
  * so it keeps its own start position, reader, filter, pace and errors (CURSOR_EXPIRED is thrown
@@ -90,6 +91,11 @@ export function useSharedSubscriptionExecution(stats: SharingStats = newSharingS
     return result;
   };
 
+  const releaseKey = (key: SharingKey) => {
+    if (--key.open <= 0 && subscribers.get(key.key) === key) subscribers.delete(key.key);
+  };
+  const sharing: Sharing = { execute: executeShared, release: releaseKey };
+
   const subscribeShared = async (args: ExecutionArgs, fallback: (args: ExecutionArgs) => unknown) => {
     const operation = getOperationAST(args.document, args.operationName);
     // Anything unusual (no such operation, variables that do not fit) goes through Yoga's own
@@ -103,13 +109,27 @@ export function useSharedSubscriptionExecution(stats: SharingStats = newSharingS
     const key = subscribers.get(keyText) ?? { key: keyText, open: 0 };
     subscribers.set(keyText, key);
     key.open++;
+    const root = args.rootValue as { direct?: DirectResults; subscriber?: SubscriptionSink } | undefined;
+    if (root?.subscriber) {
+      const events = new PushedEvents(
+        source[Symbol.asyncIterator](),
+        operation,
+        args,
+        key,
+        sharing,
+        root.subscriber,
+      );
+      root.subscriber.adopt(events);
+      events.pull();
+      return ADOPTED;
+    }
     let open = true;
     const release = () => {
       if (!open) return;
       open = false;
-      if (--key.open <= 0 && subscribers.get(key.key) === key) subscribers.delete(key.key);
+      releaseKey(key);
     };
-    const direct = (args.rootValue as { direct?: DirectResults } | undefined)?.direct;
+    const direct = root?.direct;
     return mapEvents(
       source[Symbol.asyncIterator](),
       operation,
@@ -132,6 +152,20 @@ export function useSharedSubscriptionExecution(stats: SharingStats = newSharingS
       setSubscribeFn(shared as never);
     },
   };
+}
+
+/**
+ * What the subscribe function returns for a subscription taken by its SubscriptionSink: a result
+ * without data or errors, which Yoga's result hooks leave alone, and which the sink's transport
+ * does not send.
+ */
+export const ADOPTED: ExecutionResult = Object.freeze({});
+
+/** A subscription's way to its key's shared executions, one for all (no closure per subscription). */
+interface Sharing {
+  execute(args: ExecutionArgs, key: SharingKey, payload: unknown): MaybePromise<ExecutionResult>;
+  /** The subscription of `key` has ended. */
+  release(key: SharingKey): void;
 }
 
 /** One document, operation name, variables and scope, and how many subscriptions of it are open. */
@@ -162,7 +196,7 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
  * Each event of `source`, executed. Like the executor it replaces: an error of the source stream
  * is rethrown located at the operation, and ending the results ends the source.
  *
- * With `direct` (graphql-ws), a result without errors is sent to the client right here and the
+ * With `direct` (graphql-sse's distinct connections), a result without errors is sent to the client right here and the
  * next event taken at once, so one call of next() delivers every change the reader has ready;
  * next() resolves only with a result that needs the chain (one with errors, to be masked), or
  * at the end. Events already read are taken without a promise each (PagedStream.takeReady), and
@@ -248,5 +282,125 @@ class ExecutedEvents implements AsyncIterableIterator<ExecutionResult> {
 
   [Symbol.asyncIterator](): this {
     return this;
+  }
+}
+
+/**
+ * Each event of `source`, executed and pushed to `sink`, as ExecutedEvents with `direct` delivers
+ * them but with nobody pulling: per idle subscription only the source's pending read and this
+ * object are kept, no suspended call. Results with errors and the end go to the sink as well; an
+ * error of the source or of an execution ends the subscription with it as its last result, as
+ * useStreamErrorsAsResults (src/server/stream-errors.ts) ends the pulled ones. A slow client is
+ * waited for before the next event is read.
+ */
+class PushedEvents {
+  private ended = false;
+  private released = false;
+
+  constructor(
+    private readonly source: AsyncIterator<unknown> & { takeReady?: () => unknown },
+    private readonly operation: OperationDefinitionNode,
+    private readonly args: ExecutionArgs,
+    private readonly key: SharingKey,
+    private readonly sharing: Sharing,
+    private readonly sink: SubscriptionSink,
+  ) {}
+
+  /** Delivers every event already read, then waits for the next one. */
+  pull(): void {
+    while (!this.ended) {
+      const ready = this.source.takeReady?.();
+      if (ready === undefined || ready === false) {
+        let next: Promise<IteratorResult<unknown>>;
+        try {
+          next = this.source.next();
+        } catch (error) {
+          this.failSource(error);
+          return;
+        }
+        next.then(
+          (event) => this.onEvent(event),
+          (error: unknown) => this.failSource(error),
+        );
+        return;
+      }
+      if (!this.deliver(ready)) return;
+    }
+  }
+
+  async return(): Promise<IteratorResult<ExecutionResult, undefined>> {
+    this.ended = true;
+    this.release();
+    await this.source.return?.();
+    return { done: true, value: undefined };
+  }
+
+  private release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.sharing.release(this.key);
+  }
+
+  private onEvent(event: IteratorResult<unknown>): void {
+    if (this.ended) return;
+    if (event.done) {
+      this.ended = true;
+      this.release();
+      this.sink.end();
+      return;
+    }
+    if (this.deliver(event.value)) this.pull();
+  }
+
+  /** Executes and sends one event; true when the next may be taken at once. */
+  private deliver(payload: unknown): boolean {
+    let executed: MaybePromise<ExecutionResult>;
+    try {
+      executed = this.sharing.execute(this.args, this.key, payload);
+    } catch (error) {
+      this.fail(error);
+      return false;
+    }
+    if (!isPromise(executed)) return this.send(executed);
+    executed.then(
+      (result) => {
+        if (this.send(result)) this.pull();
+      },
+      (error: unknown) => this.fail(error),
+    );
+    return false;
+  }
+
+  private send(result: ExecutionResult): boolean {
+    if (this.ended) return false;
+    let sent: undefined | Promise<void>;
+    try {
+      sent = this.sink.next(result);
+    } catch (error) {
+      this.fail(error);
+      return false;
+    }
+    if (!sent) return true;
+    sent.then(
+      () => this.pull(),
+      (error: unknown) => this.fail(error),
+    );
+    return false;
+  }
+
+  /** The source failed: its error, located at the operation as the executor would. */
+  private failSource(error: unknown): void {
+    this.fail(
+      createGraphQLError((error as Error)?.message ?? String(error), {
+        originalError: error as Error,
+        nodes: [this.operation],
+      }),
+    );
+  }
+
+  private fail(error: unknown): void {
+    if (this.ended) return;
+    void this.return().catch(() => {});
+    this.sink.end(asStreamError(error));
   }
 }

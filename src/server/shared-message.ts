@@ -1,14 +1,13 @@
+import type { ExecutionResult, GraphQLError } from 'graphql';
+
 /**
  * One serialization per result object, for every subscriber that receives it: subscriptions that
  * share an execution (src/server/shared-execution.ts) receive the same result object, and its
  * JSON is written once, then spliced into each subscriber's `next` message.
  *
- * graphql-ws builds every `next` message itself: `JSON.stringify({ id, type: 'next', payload })`
- * of the value its `onNext` hook returns. The hook returns an empty payload and leaves the real
- * one, already serialized, with the socket (`SharedNextMessages.expect`); the socket's `send`
- * recognises the exact message it expects (same id, empty payload) and sends it with the payload
- * in its place (`SharedNextMessages.fill`). The message is the one graphql-ws would have written:
- * JSON.stringify of a result writes each GraphQLError through its toJSON, as graphql-ws does.
+ * Over graphql-ws the `next` message is the prefix of its id and this JSON (nextMessagePrefix), the
+ * message graphql-ws itself would write: JSON.stringify of a result writes each GraphQLError
+ * through its toJSON, as graphql-ws does.
  */
 // Kept on the result object itself, so it is collected with the result: a WeakMap entry for every
 // result, 100,000 of them for one bulk statement, cost about as much again as the serialization
@@ -29,36 +28,12 @@ export function serializedResult(result: object): string {
   return json;
 }
 
-/** What graphql-ws's onNext returns: the message it then builds is filled in on the way out. */
+/** What graphql-sse's onNext returns: the event it then builds is filled in on the way out. */
 export const EMPTY_PAYLOAD = Object.freeze({});
-const EMPTY_SUFFIX = '{}}';
-
-/** Per socket: `next` messages announced by onNext, waiting for graphql-ws to send them. */
-export class SharedNextMessages {
-  // Made by the first announcement: most sockets never send a `next` through graphql-ws (results
-  // without errors go out directly), and every idle one would hold an empty Map.
-  private waiting: Map<string, string> | undefined;
-
-  /** Announces the `next` message of subscription `id` with this result; returns onNext's payload. */
-  expect(id: string, result: object): object {
-    this.waiting ??= new Map();
-    this.waiting.set(`${nextMessagePrefix(id)}${EMPTY_SUFFIX}`, serializedResult(result));
-    return EMPTY_PAYLOAD;
-  }
-
-  /** The message to send instead of `data`: the announced one with its payload, else `data` itself. */
-  fill(data: unknown): unknown {
-    if (!this.waiting?.size || typeof data !== 'string') return data;
-    const payload = this.waiting.get(data);
-    if (payload === undefined) return data;
-    this.waiting.delete(data);
-    return `${data.slice(0, -EMPTY_SUFFIX.length)}${payload}}`;
-  }
-}
 
 /**
  * Where a subscription's results can go straight to its client, past the per-subscriber chain of
- * async iterators (Yoga's masking, graphql-ws's loop) that would otherwise carry each one: only
+ * async iterators (Yoga's masking, graphql-sse's loop) that would otherwise carry each one: only
  * results without errors, for which that chain changes nothing but costs a few promises each.
  * Results with errors, and the end, still go through the chain (src/server/shared-execution.ts).
  */
@@ -69,6 +44,27 @@ export interface DirectResults {
    * now); the chain is to deliver it.
    */
   send(result: object): undefined | false | Promise<void>;
+}
+
+/**
+ * A transport that takes a whole subscription, not only its results without errors: the shared
+ * execution (src/server/shared-execution.ts) then pushes every result and the end to it, and no
+ * chain of async iterators, nor any suspended call of the transport's library, is kept per
+ * subscription (graphql-transport-ws, src/server/websocket-operations.ts).
+ */
+export interface SubscriptionSink {
+  /**
+   * Called once, when the subscription has started: `events.return()` stops it. Results and the
+   * end may follow at once.
+   */
+  adopt(events: { return(): Promise<unknown> }): void;
+  /**
+   * Sends `result`; one with errors is masked first, as Yoga masks results. undefined: take the
+   * next result at once; a promise: the client is slow, take it once the promise resolves.
+   */
+  next(result: ExecutionResult): undefined | Promise<void>;
+  /** The end: by the source, or with an error, sent as one last result (as useStreamErrorsAsResults does). */
+  end(error?: GraphQLError): void;
 }
 
 /** The start of every `next` message of subscription `id`; the payload and a closing brace follow. */

@@ -45,7 +45,7 @@ export const emptyNextEvent = (id: string | undefined): string =>
  * The response body is this sink's `readable` (SSE_HIGH_WATER_BYTES of buffer), which takes
  * graphql-sse's events only as fast as the socket drains. In distinct connections mode (one
  * subscription per stream), results without errors skip graphql-sse and Yoga's per-result chain
- * altogether, as over graphql-ws (`direct`, src/server/shared-execution.ts): written into
+ * altogether (`direct`, src/server/shared-execution.ts): written into
  * `readable` at once, the pre-encoded event shared by every stream that sends the same result,
  * unless graphql-sse still holds an earlier event of the stream, which keeps them in order.
  */

@@ -33,6 +33,13 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return typeof (value as AsyncIterable<unknown>)?.[Symbol.asyncIterator] === 'function';
 }
 
+/** The error that ends a subscription, as its last result's one error. */
+export function asStreamError(error: unknown): GraphQLError {
+  return error instanceof GraphQLError
+    ? error
+    : createGraphQLError((error as Error)?.message ?? String(error), { originalError: error as Error });
+}
+
 function endingWithError<T>(source: AsyncIterable<T>): AsyncIterableIterator<T | { errors: GraphQLError[] }> {
   return new EndingWithError(source[Symbol.asyncIterator]());
 }
@@ -59,13 +66,7 @@ class EndingWithError<T> implements AsyncIterableIterator<T | { errors: GraphQLE
 
   private ended(error: unknown): IteratorResult<{ errors: GraphQLError[] }> {
     this.failed = true;
-    const graphQLError =
-      error instanceof GraphQLError
-        ? error
-        : createGraphQLError((error as Error)?.message ?? String(error), {
-            originalError: error as Error,
-          });
-    return { done: false, value: { errors: [graphQLError] } };
+    return { done: false, value: { errors: [asStreamError(error)] } };
   }
 
   async return(): Promise<IteratorResult<T>> {

@@ -20,25 +20,27 @@ export function tooManySubscriptions(max: number): GraphQLError {
 const isSubscription = (document: DocumentNode, operationName?: string | null) =>
   getOperationAST(document, operationName)?.operation === 'subscription';
 
+/** The entry of a subscription admitted by the cap, until its subscriber takes its place. */
+export const STARTING_SUBSCRIPTION = Symbol('starting subscription');
+
 /**
- * For graphql-ws: call in onSubscribe once the operation is valid. graphql-ws keeps the ids of a
- * connection's running operations in `ctx.subscriptions` until they end, so the slots count
- * themselves free: an id that is gone from there no longer holds one.
+ * For graphql-transport-ws: call once the operation is valid, with the connection's running
+ * operations by id (src/server/graphql-transport-ws.ts), in which a query or mutation is null and
+ * a subscription anything else, until it ends: the slots count themselves free. An admitted
+ * subscription's entry becomes STARTING_SUBSCRIPTION, so that it counts while it starts.
  */
 export function capWebSocketSubscriptions(max: number) {
-  const held = new WeakMap<object, Set<string>>();
   return (
-    ctx: { subscriptions: Record<string, unknown> },
+    operations: Map<string, unknown>,
     id: string,
     document: DocumentNode,
     operationName?: string | null,
   ): GraphQLError[] | undefined => {
     if (!isSubscription(document, operationName)) return undefined;
-    const ids = held.get(ctx) ?? new Set<string>();
-    held.set(ctx, ids);
-    for (const open of ids) if (!(open in ctx.subscriptions)) ids.delete(open);
-    if (ids.size >= max) return [tooManySubscriptions(max)];
-    ids.add(id);
+    let open = 0;
+    for (const operation of operations.values()) if (operation !== null) open++;
+    if (open >= max) return [tooManySubscriptions(max)];
+    if (operations.has(id)) operations.set(id, STARTING_SUBSCRIPTION);
     return undefined;
   };
 }
@@ -53,7 +55,7 @@ export function useSSESubscriptionCap(max: number): Plugin<{ request?: Request }
   const open = new Map<string, number>();
   return {
     onSubscribe({ args }) {
-      // Over WebSocket there is no fetch Request in the context: that cap is graphql-ws's, above.
+      // Over WebSocket there is no fetch Request in the context: that cap is the one above.
       const request = args.contextValue.request;
       if (typeof request?.headers?.get !== 'function') return undefined;
       const token = request.headers.get('x-graphql-event-stream-token') ?? tokenParameter(request.url);
