@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { onMysql } from './helpers/backend-under-test.ts';
 import { startTestService, type TestService } from './helpers/service.ts';
 
 let service: TestService;
@@ -41,22 +42,26 @@ test('realtime_orders_subscriptions counts open subscriptions', async () => {
   expect(await gauge()).toBe(before);
 });
 
-test('realtime_orders_feed_tick_seconds counts the ticks this instance made, with their time', async () => {
-  const ticks = async () => {
-    const text = await (await fetch(`${service.url}/metrics`)).text();
-    return {
-      count: Number(/^realtime_orders_feed_tick_seconds_count (\d+)$/m.exec(text)?.[1]),
-      sum: Number(/^realtime_orders_feed_tick_seconds_sum ([\d.e-]+)$/m.exec(text)?.[1]),
+// MySQL's feed reads the binary log: it makes no ticks.
+test.skipIf(onMysql)(
+  'realtime_orders_feed_tick_seconds counts the ticks this instance made, with their time',
+  async () => {
+    const ticks = async () => {
+      const text = await (await fetch(`${service.url}/metrics`)).text();
+      return {
+        count: Number(/^realtime_orders_feed_tick_seconds_count (\d+)$/m.exec(text)?.[1]),
+        sum: Number(/^realtime_orders_feed_tick_seconds_sum ([\d.e-]+)$/m.exec(text)?.[1]),
+      };
     };
-  };
-  const before = await ticks();
-  const stream = await service.feed.subscribe();
-  await service.graphql(
-    'mutation { createOrder(input: { customerName: "Tick", productName: "Timer" }) { id } }',
-  );
-  await stream.next();
-  await stream.return?.();
-  const after = await ticks();
-  expect(after.count).toBeGreaterThan(before.count);
-  expect(after.sum).toBeGreaterThan(before.sum);
-});
+    const before = await ticks();
+    const stream = await service.feed.subscribe();
+    await service.graphql(
+      'mutation { createOrder(input: { customerName: "Tick", productName: "Timer" }) { id } }',
+    );
+    await stream.next();
+    await stream.return?.();
+    const after = await ticks();
+    expect(after.count).toBeGreaterThan(before.count);
+    expect(after.sum).toBeGreaterThan(before.sum);
+  },
+);
