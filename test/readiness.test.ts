@@ -15,10 +15,18 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
 });
 
-/** A port that refuses connections until `open()` forwards it to `target`. */
+/**
+ * A port that drops every connection until `open()`, then forwards them to `target`. It is held
+ * from the start: a port only found free and bound later was once taken meanwhile by another
+ * file's connection (EADDRINUSE, in CI's second pass).
+ */
 async function delayedDatabase(target: URL) {
-  const port = await freePort();
+  let opened = false;
   const server = net.createServer((client) => {
+    if (!opened) {
+      client.destroy();
+      return;
+    }
     const upstream = net.connect(
       Number(target.port || (isMysqlUrl(target.href) ? 3306 : 5432)),
       target.hostname,
@@ -27,11 +35,14 @@ async function delayedDatabase(target: URL) {
     client.on('error', () => upstream.destroy());
     upstream.on('error', () => client.destroy());
   });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = new URL(target);
-  url.port = String(port);
+  url.port = String((server.address() as net.AddressInfo).port);
   return {
     url: url.toString(),
-    open: () => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve)),
+    open: () => {
+      opened = true;
+    },
     close: () => new Promise((resolve) => server.close(resolve)),
   };
 }
@@ -73,7 +84,7 @@ test('a database that is down at start is waited for, with /health 200 and /read
   await new Promise((r) => setTimeout(r, 1_500));
   expect(service).toBeUndefined();
 
-  await proxy.open();
+  proxy.open();
   await starting;
   const ready = await fetch(`${base}/ready`);
   expect(ready.status).toBe(200);
