@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import { serializedResult } from './shared-message.ts';
+import { atTurnEnd, type TurnWriter } from './turn-end.ts';
 import { textFrames } from './websocket-frames.ts';
 
 /** Bytes a socket may have waiting before its sends are acknowledged only once written. */
@@ -13,7 +14,7 @@ const HIGH_WATER_BYTES = 1 << 20;
  * message too kept every socket of a fan-out waiting until all of them had been served: with
  * 1,000 subscribers of one change, the first client waited for the thousandth's execution.)
  */
-export class BatchingWebSocket extends WebSocket {
+export class BatchingWebSocket extends WebSocket implements TurnWriter {
   /** Whether this socket was written to in the current event-loop turn. */
   private writtenThisTurn = false;
   private corked = false;
@@ -103,7 +104,7 @@ export class BatchingWebSocket extends WebSocket {
 
   private startTurn(): void {
     this.writtenThisTurn = true;
-    endOfTurn(this);
+    atTurnEnd(this);
   }
 
   /** Called once the event-loop turn in which this socket was written to has ended. */
@@ -114,18 +115,4 @@ export class BatchingWebSocket extends WebSocket {
     this.corked = false;
     (this as unknown as { _socket: Socket })._socket.uncork();
   }
-}
-
-// One setImmediate for every socket written to in a turn, not one per socket.
-let writtenThisTurn: BatchingWebSocket[] = [];
-
-function endOfTurn(socket: BatchingWebSocket): void {
-  if (writtenThisTurn.length === 0) setImmediate(endTurn);
-  writtenThisTurn.push(socket);
-}
-
-function endTurn(): void {
-  const sockets = writtenThisTurn;
-  writtenThisTurn = [];
-  for (const socket of sockets) socket.turnEnded();
 }

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { type DirectResults, EMPTY_PAYLOAD, serializedResult } from './shared-message.ts';
+import { atTurnEnd, type TurnWriter } from './turn-end.ts';
 
 /** Bytes of results an event stream may have queued before its subscriptions wait for it. */
 export const SSE_HIGH_WATER_BYTES = 1 << 20;
@@ -49,7 +50,7 @@ export const emptyNextEvent = (id: string | undefined): string =>
  * `readable` at once, the pre-encoded event shared by every stream that sends the same result,
  * unless graphql-sse still holds an earlier event of the stream, which keeps them in order.
  */
-export class EventStreamSink {
+export class EventStreamSink implements TurnWriter {
   readonly readable: Readable;
   private queuedBytes = 0;
   private closed = false;
@@ -106,10 +107,7 @@ export class EventStreamSink {
         // The first event of a turn leaves at once: only a burst's later events wait for the turn's
         // end (so that 100 streams of one change are not all held until the last is served).
         this.directThisTurn = true;
-        setImmediate(() => {
-          this.directThisTurn = false;
-          this.flush();
-        });
+        atTurnEnd(this);
         this.readable.push(event);
       } else {
         this.batch.push(event);
@@ -170,6 +168,12 @@ export class EventStreamSink {
         this.readable.destroy(error as Error);
       },
     );
+  }
+
+  /** Called once the turn of a direct event has ended. */
+  turnEnded(): void {
+    this.directThisTurn = false;
+    this.flush();
   }
 
   /** Writes this turn's direct events, before anything graphql-sse sends after them. */

@@ -7,9 +7,9 @@ import {
 } from 'graphql';
 import { areGraphQLErrors, MessageType, type SubscribePayload } from 'graphql-ws';
 import { createGraphQLError } from 'graphql-yoga';
-import { WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import { type Connection, type ProtocolSocket, send } from './graphql-transport-ws.ts';
-import { nextMessagePrefix, type SubscriptionSink, serializedResult } from './shared-message.ts';
+import { nextMessagePrefix, type SubscriptionSink } from './shared-message.ts';
 import { type capWebSocketSubscriptions, STARTING_SUBSCRIPTION } from './subscription-cap.ts';
 import type { YogaServer } from './yoga.ts';
 
@@ -176,7 +176,7 @@ class SocketSubscription implements SubscriptionSink {
 
 /** As graphql-ws delivers an operation's result: each result as `next` (a stream's, until it ends), then `complete`. */
 async function deliver(
-  socket: WebSocket,
+  socket: ProtocolSocket,
   connection: Connection,
   id: string,
   result: unknown,
@@ -206,9 +206,8 @@ async function deliver(
   if (connection.subscriptions.has(id)) send(socket, { id, type: MessageType.Complete });
 }
 
-function sendNext(socket: WebSocket, id: string, result: ExecutionResult): void {
-  if (socket.readyState === WebSocket.OPEN)
-    socket.send(`${nextMessagePrefix(id)}${serializedResult(result)}}`);
+function sendNext(socket: ProtocolSocket, id: string, result: ExecutionResult): void {
+  void socket.sendResult(nextMessagePrefix(id), result);
 }
 
 /** An `error` message, while the operation is still wanted; errors that are not GraphQL's are an internal error (4500), as with graphql-ws. */
