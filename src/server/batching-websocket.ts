@@ -15,8 +15,12 @@ const HIGH_WATER_BYTES = 1 << 20;
  * 1,000 subscribers of one change, the first client waited for the thousandth's execution.)
  */
 export class BatchingWebSocket extends WebSocket implements TurnWriter {
-  /** Whether this socket was written to in the current event-loop turn. */
+  /** Whether this socket waits for the end of the current event-loop turn (atTurnEnd). */
   private writtenThisTurn = false;
+  /** Whether this socket's first write of the turn has gone out. */
+  private wroteThisTurn = false;
+  /** holdWrites() calls not yet released: `next` messages wait for the last release. */
+  private held = 0;
   private corked = false;
   /** Direct `next` messages of this turn, framed together when it ends (see sendResult). */
   private pending: string[] = [];
@@ -36,8 +40,8 @@ export class BatchingWebSocket extends WebSocket implements TurnWriter {
    * payload serialized once for every subscriber of that result. As `send` acknowledges: a promise
    * of the write when this socket already holds more than the high-water mark.
    *
-   * Below the mark, the first message of an event-loop turn is written at once, and the later
-   * ones of the turn are framed into one buffer and written once at its end: a reader's page of
+   * Below the mark, the first message of an event-loop turn is written at once (while writes are
+   * held, at their release, with the others held), and the later ones of the turn are framed into one buffer and written once at its end: a reader's page of
    * 500 changes was 1,000 writes (a frame header and its text each) kept by the corked socket,
    * each with its request object, then one writev of them all; framed here it is one allocation
    * and one write (websocket-frames.ts).
@@ -54,8 +58,9 @@ export class BatchingWebSocket extends WebSocket implements TurnWriter {
         super.send(data);
         return undefined;
       }
-      if (!this.writtenThisTurn) {
-        this.startTurn();
+      this.startTurn();
+      if (!this.wroteThisTurn && this.held === 0) {
+        this.wroteThisTurn = true;
         this.writeFrames([data]);
         return undefined;
       }
@@ -66,6 +71,22 @@ export class BatchingWebSocket extends WebSocket implements TurnWriter {
     this.writePending();
     this.batchWithinTurn();
     return new Promise((resolve) => super.send(data, () => resolve()));
+  }
+
+  /**
+   * Holds this socket's `next` messages until releaseWrites(): a subscriber given a page of
+   * several changes at once (a tick of several transactions) sends them in one write when its
+   * page is done, instead of the first at once and the rest at the turn's end. Other sockets are
+   * not held: each is written as soon as its own page is.
+   */
+  holdWrites(): void {
+    this.held++;
+  }
+
+  releaseWrites(): void {
+    if (--this.held > 0 || this.wroteThisTurn || this.pending.length === 0) return;
+    this.wroteThisTurn = true;
+    this.writePending();
   }
 
   // The closing frame follows every message accepted before it, as it did when each was written
@@ -92,8 +113,9 @@ export class BatchingWebSocket extends WebSocket implements TurnWriter {
 
   /** The first write of a turn goes out at once; later ones (through ws) are corked until its end. */
   private batchWithinTurn(): void {
-    if (!this.writtenThisTurn) {
-      this.startTurn();
+    this.startTurn();
+    if (!this.wroteThisTurn) {
+      this.wroteThisTurn = true;
       return;
     }
     const socket = (this as unknown as { _socket?: Socket })._socket;
@@ -103,6 +125,7 @@ export class BatchingWebSocket extends WebSocket implements TurnWriter {
   }
 
   private startTurn(): void {
+    if (this.writtenThisTurn) return;
     this.writtenThisTurn = true;
     atTurnEnd(this);
   }
@@ -110,6 +133,7 @@ export class BatchingWebSocket extends WebSocket implements TurnWriter {
   /** Called once the event-loop turn in which this socket was written to has ended. */
   turnEnded(): void {
     this.writtenThisTurn = false;
+    this.wroteThisTurn = false;
     this.writePending();
     if (!this.corked) return;
     this.corked = false;

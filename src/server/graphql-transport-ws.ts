@@ -28,6 +28,9 @@ export interface ProtocolSocket extends WebSocket {
   connection: Connection | undefined;
   /** Sends a `next` message of the subscription whose messages start with `prefix`; see src/server/batching-websocket.ts. */
   sendResult(prefix: string, result: object): undefined | false | Promise<void>;
+  /** Around a page of results: they leave in one write at the release. */
+  holdWrites(): void;
+  releaseWrites(): void;
 }
 
 /**

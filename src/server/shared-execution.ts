@@ -308,6 +308,15 @@ class PushedEvents {
 
   /** Delivers every event already read, then waits for the next one. */
   pull(): void {
+    this.sink.hold?.();
+    try {
+      this.deliverReady();
+    } finally {
+      this.sink.release?.();
+    }
+  }
+
+  private deliverReady(): void {
     while (!this.ended) {
       const ready = this.source.takeReady?.();
       if (ready === undefined || ready === false) {
@@ -349,7 +358,12 @@ class PushedEvents {
       this.sink.end();
       return;
     }
-    if (this.deliver(event.value)) this.pull();
+    this.sink.hold?.();
+    try {
+      if (this.deliver(event.value)) this.deliverReady();
+    } finally {
+      this.sink.release?.();
+    }
   }
 
   /** Executes and sends one event; true when the next may be taken at once. */

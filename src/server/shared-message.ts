@@ -65,6 +65,12 @@ export interface SubscriptionSink {
   next(result: ExecutionResult): undefined | Promise<void>;
   /** The end: by the source, or with an error, sent as one last result (as useStreamErrorsAsResults does). */
   end(error?: GraphQLError): void;
+  /**
+   * Around the results of one page of the source (every change it had ready): the transport may
+   * send them together once the page is done.
+   */
+  hold?(): void;
+  release?(): void;
 }
 
 /** The start of every `next` message of subscription `id`; the payload and a closing brace follow. */

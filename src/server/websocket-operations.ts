@@ -153,6 +153,14 @@ class SocketSubscription implements SubscriptionSink {
     return this.socket.sendResult(nextMessagePrefix(this.id), masked) || undefined;
   }
 
+  hold(): void {
+    this.socket.holdWrites();
+  }
+
+  release(): void {
+    this.socket.releaseWrites();
+  }
+
   end(error?: GraphQLError): void {
     if (!this.current()) return;
     if (error) this.next({ errors: [error] });
