@@ -2,6 +2,7 @@
  * Lean subscribers for `npm run bench`: the same few lines of client work for the floor and for the
  * service, so that the load driver, which shares the machine, costs both alike.
  */
+import http from 'node:http';
 import WebSocket from 'ws';
 
 export interface Subscriber {
@@ -43,42 +44,56 @@ export function floorSubscriber(
   });
 }
 
-/** One graphql-sse subscription in distinct connections mode (one HTTP stream per subscription). */
-export async function sseSubscriber(
+/**
+ * One graphql-sse subscription in distinct connections mode (one HTTP stream per subscription),
+ * read with node:http and a string buffer: as little client work per event as the WebSocket
+ * subscribers above. (fetch with a TextDecoderStream cost the load driver about twice the CPU per
+ * event of a WebSocket client, 43 against 23 µs at 20,000 events/s, on the cores the server shares.)
+ */
+export function sseSubscriber(
   url: string,
   query: string,
   onData: (data: Record<string, any>) => void,
 ): Promise<Subscriber> {
-  const abort = new AbortController();
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
-    body: JSON.stringify({ query }),
-    signal: abort.signal,
-  });
-  if (!response.ok || !response.body) throw new Error(`bench: SSE subscribe answered ${response.status}`);
-  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-  void (async () => {
-    let buffer = '';
-    try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        buffer += value;
-        let end = buffer.indexOf('\n\n');
-        while (end >= 0) {
-          const event = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          if (event.startsWith('event: next')) {
-            const data = event.slice(event.indexOf('data: ') + 6);
-            onData(JSON.parse(data).data);
-          }
-          end = buffer.indexOf('\n\n');
+  return new Promise((resolve, reject) => {
+    const body = JSON.stringify({ query });
+    const request = http.request(
+      url,
+      {
+        method: 'POST',
+        agent: false,
+        headers: {
+          'content-type': 'application/json',
+          accept: 'text/event-stream',
+          'content-length': Buffer.byteLength(body),
+        },
+      },
+      (response) => {
+        if (response.statusCode !== 200) {
+          response.resume();
+          reject(new Error(`bench: SSE subscribe answered ${response.statusCode}`));
+          return;
         }
-      }
-    } catch {
-      // aborted by close()
-    }
-  })();
-  return { close: () => abort.abort() };
+        response.setEncoding('utf8');
+        let buffer = '';
+        response.on('data', (chunk: string) => {
+          buffer += chunk;
+          let end = buffer.indexOf('\n\n');
+          while (end >= 0) {
+            const event = buffer.slice(0, end);
+            buffer = buffer.slice(end + 2);
+            if (event.startsWith('event: next')) {
+              const data = event.slice(event.indexOf('data: ') + 6);
+              onData(JSON.parse(data).data);
+            }
+            end = buffer.indexOf('\n\n');
+          }
+        });
+        response.on('error', () => {}); // destroyed by close()
+        resolve({ close: () => request.destroy() });
+      },
+    );
+    request.on('error', reject); // after close(), a no-op
+    request.end(body);
+  });
 }
