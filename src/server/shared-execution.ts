@@ -200,7 +200,8 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
  * next event taken at once, so one call of next() delivers every change the reader has ready;
  * next() resolves only with a result that needs the chain (one with errors, to be masked), or
  * at the end. Events already read are taken without a promise each (PagedStream.takeReady), and
- * a slow client is waited for before the next event is read: the reader keeps the client's pace.
+ * sent within one hold of `direct`, so that a page of them leaves together; a slow client is
+ * waited for before the next event is read: the reader keeps the client's pace.
  */
 function mapEvents(
   source: AsyncIterator<unknown> & { takeReady?: () => unknown },
@@ -216,6 +217,8 @@ function mapEvents(
 // closures of their own, per subscription (with a name string each for [Symbol.asyncIterator]).
 class ExecutedEvents implements AsyncIterableIterator<ExecutionResult> {
   private ended = false;
+  /** Whether `direct` holds this page's results (hold()); released at the next wait. */
+  private holding = false;
 
   constructor(
     private readonly source: AsyncIterator<unknown> & { takeReady?: () => unknown },
@@ -226,10 +229,34 @@ class ExecutedEvents implements AsyncIterableIterator<ExecutionResult> {
   ) {}
 
   async next(): Promise<IteratorResult<ExecutionResult, undefined>> {
+    const { direct } = this;
+    if (!direct?.hold) return this.deliverDirect();
+    // Held from the first result taken without waiting to the next wait: one page's results.
+    try {
+      return await this.deliverDirect();
+    } finally {
+      this.releaseHeld();
+    }
+  }
+
+  private hold(): void {
+    if (this.holding) return;
+    this.holding = true;
+    this.direct?.hold?.();
+  }
+
+  private releaseHeld(): void {
+    if (!this.holding) return;
+    this.holding = false;
+    this.direct?.release?.();
+  }
+
+  private async deliverDirect(): Promise<IteratorResult<ExecutionResult, undefined>> {
     const { source, direct } = this;
     for (;;) {
       let payload = direct && source.takeReady?.();
       if (payload === undefined || payload === false) {
+        this.releaseHeld();
         let event: IteratorResult<unknown>;
         try {
           event = await source.next();
@@ -246,6 +273,7 @@ class ExecutedEvents implements AsyncIterableIterator<ExecutionResult> {
         }
         payload = event.value;
       }
+      if (direct) this.hold();
       let result: ExecutionResult;
       try {
         const executed = this.run(payload);
@@ -264,7 +292,10 @@ class ExecutedEvents implements AsyncIterableIterator<ExecutionResult> {
         throw error;
       }
       if (sent === false) return { done: false, value: result };
-      if (sent) await sent;
+      if (sent) {
+        this.releaseHeld();
+        await sent;
+      }
     }
   }
 

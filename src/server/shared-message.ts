@@ -44,6 +44,9 @@ export interface DirectResults {
    * now); the chain is to deliver it.
    */
   send(result: object): undefined | false | Promise<void>;
+  /** Around the results of one page of the source: they may leave together once it is done. */
+  hold?(): void;
+  release?(): void;
 }
 
 /**

@@ -60,8 +60,12 @@ export class EventStreamSink implements TurnWriter {
   private events: AsyncGenerator<string, void> | undefined;
   private pulling = false;
   private wanted = false;
+  /** Whether this stream waits for the end of the current event-loop turn (atTurnEnd). */
+  private registeredThisTurn = false;
   /** Whether a direct event was written in this event-loop turn. */
   private directThisTurn = false;
+  /** hold() calls not yet released: direct events wait for the last release. */
+  private held = 0;
   /** Direct events of this turn after its first, written together (one write for a burst, not one per event). */
   private batch: Uint8Array[] = [];
   private batchBytes = 0;
@@ -103,11 +107,15 @@ export class EventStreamSink implements TurnWriter {
     send: (result) => {
       if (this.closed || this.announced.size > 0) return false;
       const event = distinctEvent(result);
-      if (!this.directThisTurn) {
-        // The first event of a turn leaves at once: only a burst's later events wait for the turn's
-        // end (so that 100 streams of one change are not all held until the last is served).
-        this.directThisTurn = true;
+      if (!this.registeredThisTurn) {
+        this.registeredThisTurn = true;
         atTurnEnd(this);
+      }
+      if (!this.directThisTurn && this.held === 0) {
+        // The first event of a turn leaves at once: only a burst's later events wait for the turn's
+        // end (so that 100 streams of one change are not all held until the last is served), or,
+        // within a page of the reader (hold), its end.
+        this.directThisTurn = true;
         this.readable.push(event);
       } else {
         this.batch.push(event);
@@ -115,6 +123,15 @@ export class EventStreamSink implements TurnWriter {
       }
       if (this.readable.readableLength + this.batchBytes < SSE_HIGH_WATER_BYTES) return undefined;
       return new Promise<void>((resolve) => this.roomForDirect.push(resolve));
+    },
+    // A page of the reader's changes leaves as one chunk when the page is done.
+    hold: () => {
+      this.held++;
+    },
+    release: () => {
+      if (--this.held > 0 || this.directThisTurn || this.batch.length === 0) return;
+      this.directThisTurn = true;
+      this.flush();
     },
   };
 
@@ -172,6 +189,7 @@ export class EventStreamSink implements TurnWriter {
 
   /** Called once the turn of a direct event has ended. */
   turnEnded(): void {
+    this.registeredThisTurn = false;
     this.directThisTurn = false;
     this.flush();
   }
