@@ -16,7 +16,7 @@ const HIGH_WATER_BYTES = 1 << 20;
  */
 export class BatchingWebSocket extends WebSocket implements TurnWriter {
   /** Whether this socket waits for the end of the current event-loop turn (atTurnEnd). */
-  private writtenThisTurn = false;
+  private waitsForTurnEnd = false;
   /** Whether this socket's first write of the turn has gone out. */
   private wroteThisTurn = false;
   /** holdWrites() calls not yet released: `next` messages wait for the last release. */
@@ -41,10 +41,10 @@ export class BatchingWebSocket extends WebSocket implements TurnWriter {
    * of the write when this socket already holds more than the high-water mark.
    *
    * Below the mark, the first message of an event-loop turn is written at once (while writes are
-   * held, at their release, with the others held), and the later ones of the turn are framed into one buffer and written once at its end: a reader's page of
-   * 500 changes was 1,000 writes (a frame header and its text each) kept by the corked socket,
-   * each with its request object, then one writev of them all; framed here it is one allocation
-   * and one write (websocket-frames.ts).
+   * held, at their release, with the others held), and the later ones of the turn are framed into
+   * one buffer and written once at its end: a reader's page of 500 changes was 1,000 writes (a
+   * frame header and its text each) kept by the corked socket, each with its request object, then
+   * one writev of them all; framed here it is one allocation and one write (websocket-frames.ts).
    */
   sendResult(prefix: string, result: object): undefined | false | Promise<void> {
     if (this.readyState !== WebSocket.OPEN) return false;
@@ -125,14 +125,14 @@ export class BatchingWebSocket extends WebSocket implements TurnWriter {
   }
 
   private startTurn(): void {
-    if (this.writtenThisTurn) return;
-    this.writtenThisTurn = true;
+    if (this.waitsForTurnEnd) return;
+    this.waitsForTurnEnd = true;
     atTurnEnd(this);
   }
 
   /** Called once the event-loop turn in which this socket was written to has ended. */
   turnEnded(): void {
-    this.writtenThisTurn = false;
+    this.waitsForTurnEnd = false;
     this.wroteThisTurn = false;
     this.writePending();
     if (!this.corked) return;

@@ -61,7 +61,7 @@ export class EventStreamSink implements TurnWriter {
   private pulling = false;
   private wanted = false;
   /** Whether this stream waits for the end of the current event-loop turn (atTurnEnd). */
-  private registeredThisTurn = false;
+  private waitsForTurnEnd = false;
   /** Whether a direct event was written in this event-loop turn. */
   private directThisTurn = false;
   /** hold() calls not yet released: direct events wait for the last release. */
@@ -107,8 +107,8 @@ export class EventStreamSink implements TurnWriter {
     send: (result) => {
       if (this.closed || this.announced.size > 0) return false;
       const event = distinctEvent(result);
-      if (!this.registeredThisTurn) {
-        this.registeredThisTurn = true;
+      if (!this.waitsForTurnEnd) {
+        this.waitsForTurnEnd = true;
         atTurnEnd(this);
       }
       if (!this.directThisTurn && this.held === 0) {
@@ -189,7 +189,7 @@ export class EventStreamSink implements TurnWriter {
 
   /** Called once the turn of a direct event has ended. */
   turnEnded(): void {
-    this.registeredThisTurn = false;
+    this.waitsForTurnEnd = false;
     this.directThisTurn = false;
     this.flush();
   }
