@@ -229,8 +229,7 @@ class ExecutedEvents implements AsyncIterableIterator<ExecutionResult> {
   ) {}
 
   async next(): Promise<IteratorResult<ExecutionResult, undefined>> {
-    const { direct } = this;
-    if (!direct?.hold) return this.deliverDirect();
+    if (!this.direct) return this.deliverDirect();
     // Held from the first result taken without waiting to the next wait: one page's results.
     try {
       return await this.deliverDirect();
@@ -337,11 +336,14 @@ class PushedEvents {
     private readonly sink: SubscriptionSink,
   ) {}
 
-  /** Delivers every event already read, then waits for the next one. */
-  pull(): void {
+  /**
+   * Delivers `event` (one just read) and every event already read, then waits for the next one;
+   * the sink holds them as one page.
+   */
+  pull(event?: IteratorResult<unknown>): void {
     this.sink.hold?.();
     try {
-      this.deliverReady();
+      if (event === undefined || this.deliver(event.value)) this.deliverReady();
     } finally {
       this.sink.release?.();
     }
@@ -389,12 +391,7 @@ class PushedEvents {
       this.sink.end();
       return;
     }
-    this.sink.hold?.();
-    try {
-      if (this.deliver(event.value)) this.deliverReady();
-    } finally {
-      this.sink.release?.();
-    }
+    this.pull(event);
   }
 
   /** Executes and sends one event; true when the next may be taken at once. */
