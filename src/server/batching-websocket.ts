@@ -1,11 +1,14 @@
 import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import { serializedResult } from './shared-message.ts';
-import { atTurnEnd, type TurnWriter } from './turn-end.ts';
+import { type BatchWriter, TurnBatcher } from './turn-end.ts';
 import { textFrames } from './websocket-frames.ts';
 
 /** Bytes a socket may have waiting before its sends are acknowledged only once written. */
 const HIGH_WATER_BYTES = 1 << 20;
+
+// Queued text counts towards the mark as its length, a lower bound of its bytes.
+const textLength = (message: string) => message.length;
 
 /**
  * A WebSocket whose messages cost one write system call per socket and event-loop turn, not one
@@ -14,23 +17,16 @@ const HIGH_WATER_BYTES = 1 << 20;
  * message too kept every socket of a fan-out waiting until all of them had been served: with
  * 1,000 subscribers of one change, the first client waited for the thousandth's execution.)
  */
-export class BatchingWebSocket extends WebSocket implements TurnWriter {
-  /** Whether this socket waits for the end of the current event-loop turn (atTurnEnd). */
-  private waitsForTurnEnd = false;
-  /** Whether this socket's first write of the turn has gone out. */
-  private wroteThisTurn = false;
-  /** holdWrites() calls not yet released: `next` messages wait for the last release. */
-  private held = 0;
+export class BatchingWebSocket extends WebSocket implements BatchWriter<string> {
+  /** Direct `next` messages, framed together when written (see sendResult). */
+  private readonly writes = new TurnBatcher<string>(this, textLength);
   private corked = false;
-  /** Direct `next` messages of this turn, framed together when it ends (see sendResult). */
-  private pending: string[] = [];
-  private pendingLength = 0;
   /** Whether no extension was negotiated (known once open), so that messages may be framed here. */
   private framesOwn: boolean | undefined;
 
   override send(data: unknown, options?: unknown, callback?: (error?: Error) => void): void {
     // Messages keep their order: whatever was queued before this one leaves before it.
-    this.writePending();
+    this.writes.flush();
     this.batchWithinTurn();
     super.send(data as Buffer, options as object, callback);
   }
@@ -49,8 +45,7 @@ export class BatchingWebSocket extends WebSocket implements TurnWriter {
   sendResult(prefix: string, result: object): undefined | false | Promise<void> {
     if (this.readyState !== WebSocket.OPEN) return false;
     const data = `${prefix}${serializedResult(result)}}`;
-    // Queued text counts towards the mark as its length, a lower bound of its bytes.
-    if (this.bufferedAmount + this.pendingLength < HIGH_WATER_BYTES) {
+    if (this.bufferedAmount + this.writes.pendingSize < HIGH_WATER_BYTES) {
       this.framesOwn ??= this.extensions === '';
       if (!this.framesOwn) {
         // A negotiated extension (compression) frames its own messages: ws sends them.
@@ -58,17 +53,10 @@ export class BatchingWebSocket extends WebSocket implements TurnWriter {
         super.send(data);
         return undefined;
       }
-      this.startTurn();
-      if (!this.wroteThisTurn && this.held === 0) {
-        this.wroteThisTurn = true;
-        this.writeFrames([data]);
-        return undefined;
-      }
-      this.pending.push(data);
-      this.pendingLength += data.length;
+      this.writes.add(data);
       return undefined;
     }
-    this.writePending();
+    this.writes.flush();
     this.batchWithinTurn();
     return new Promise((resolve) => super.send(data, () => resolve()));
   }
@@ -80,31 +68,22 @@ export class BatchingWebSocket extends WebSocket implements TurnWriter {
    * not held: each is written as soon as its own page is.
    */
   holdWrites(): void {
-    this.held++;
+    this.writes.hold();
   }
 
   releaseWrites(): void {
-    if (--this.held > 0 || this.wroteThisTurn || this.pending.length === 0) return;
-    this.wroteThisTurn = true;
-    this.writePending();
+    this.writes.release();
   }
 
   // The closing frame follows every message accepted before it, as it did when each was written
   // at once.
   override close(code?: number, data?: string | Buffer): void {
-    this.writePending();
+    this.writes.flush();
     super.close(code, data);
   }
 
-  private writePending(): void {
-    if (this.pending.length === 0) return;
-    const messages = this.pending;
-    this.pending = [];
-    this.pendingLength = 0;
-    this.writeFrames(messages);
-  }
-
-  private writeFrames(messages: string[]): void {
+  /** The batcher's write: `messages` framed here, in one write. */
+  writeBatch(messages: string[]): void {
     const socket = (this as unknown as { _socket?: Socket })._socket;
     // Closed meanwhile (terminated, or the peer's close already answered): ws would refuse them too.
     if (this.readyState !== WebSocket.OPEN || !socket || socket.destroyed) return;
@@ -113,28 +92,15 @@ export class BatchingWebSocket extends WebSocket implements TurnWriter {
 
   /** The first write of a turn goes out at once; later ones (through ws) are corked until its end. */
   private batchWithinTurn(): void {
-    this.startTurn();
-    if (!this.wroteThisTurn) {
-      this.wroteThisTurn = true;
-      return;
-    }
+    if (this.writes.firstWrite()) return;
     const socket = (this as unknown as { _socket?: Socket })._socket;
     if (this.corked || !socket || socket.destroyed) return;
     this.corked = true;
     socket.cork();
   }
 
-  private startTurn(): void {
-    if (this.waitsForTurnEnd) return;
-    this.waitsForTurnEnd = true;
-    atTurnEnd(this);
-  }
-
-  /** Called once the event-loop turn in which this socket was written to has ended. */
-  turnEnded(): void {
-    this.waitsForTurnEnd = false;
-    this.wroteThisTurn = false;
-    this.writePending();
+  /** The batcher's turn end, once its queued messages are written into the corked socket. */
+  turnWritten(): void {
     if (!this.corked) return;
     this.corked = false;
     (this as unknown as { _socket: Socket })._socket.uncork();

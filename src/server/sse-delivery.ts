@@ -1,6 +1,8 @@
 import { Readable } from 'node:stream';
 import { type DirectResults, EMPTY_PAYLOAD, serializedResult } from './shared-message.ts';
-import { atTurnEnd, type TurnWriter } from './turn-end.ts';
+import { type BatchWriter, TurnBatcher } from './turn-end.ts';
+
+const byteLength = (event: Uint8Array) => event.byteLength;
 
 /** Bytes of results an event stream may have queued before its subscriptions wait for it. */
 export const SSE_HIGH_WATER_BYTES = 1 << 20;
@@ -50,7 +52,7 @@ export const emptyNextEvent = (id: string | undefined): string =>
  * `readable` at once, the pre-encoded event shared by every stream that sends the same result,
  * unless graphql-sse still holds an earlier event of the stream, which keeps them in order.
  */
-export class EventStreamSink implements TurnWriter {
+export class EventStreamSink implements BatchWriter<Uint8Array> {
   readonly readable: Readable;
   private queuedBytes = 0;
   private closed = false;
@@ -60,15 +62,11 @@ export class EventStreamSink implements TurnWriter {
   private events: AsyncGenerator<string, void> | undefined;
   private pulling = false;
   private wanted = false;
-  /** Whether this stream waits for the end of the current event-loop turn (atTurnEnd). */
-  private waitsForTurnEnd = false;
-  /** Whether a direct event was written in this event-loop turn. */
-  private directThisTurn = false;
-  /** hold() calls not yet released: direct events wait for the last release. */
-  private held = 0;
-  /** Direct events of this turn after its first, written together (one write for a burst, not one per event). */
-  private batch: Uint8Array[] = [];
-  private batchBytes = 0;
+  /**
+   * Direct events: a turn's first leaves at once, so that 100 streams of one change are not all
+   * held until the last is served; the rest of a burst, or of a reader's page (hold), as one chunk.
+   */
+  private readonly directEvents = new TurnBatcher<Uint8Array>(this, byteLength);
   private roomForDirect: (() => void)[] = [];
 
   /** Called once when the stream ends. */
@@ -106,33 +104,15 @@ export class EventStreamSink implements TurnWriter {
   readonly direct: DirectResults = {
     send: (result) => {
       if (this.closed || this.announced.size > 0) return false;
-      const event = distinctEvent(result);
-      if (!this.waitsForTurnEnd) {
-        this.waitsForTurnEnd = true;
-        atTurnEnd(this);
+      this.directEvents.add(distinctEvent(result));
+      if (this.readable.readableLength + this.directEvents.pendingSize < SSE_HIGH_WATER_BYTES) {
+        return undefined;
       }
-      if (!this.directThisTurn && this.held === 0) {
-        // The first event of a turn leaves at once: only a burst's later events wait for the turn's
-        // end (so that 100 streams of one change are not all held until the last is served), or,
-        // within a page of the reader (hold), its end.
-        this.directThisTurn = true;
-        this.readable.push(event);
-      } else {
-        this.batch.push(event);
-        this.batchBytes += event.byteLength;
-      }
-      if (this.readable.readableLength + this.batchBytes < SSE_HIGH_WATER_BYTES) return undefined;
       return new Promise<void>((resolve) => this.roomForDirect.push(resolve));
     },
     // A page of the reader's changes leaves as one chunk when the page is done.
-    hold: () => {
-      this.held++;
-    },
-    release: () => {
-      if (--this.held > 0 || this.directThisTurn || this.batch.length === 0) return;
-      this.directThisTurn = true;
-      this.flush();
-    },
+    hold: () => this.directEvents.hold(),
+    release: () => this.directEvents.release(),
   };
 
   /** The bytes to send for `event`, taken from graphql-sse's queue: a placeholder gets its result. */
@@ -153,7 +133,7 @@ export class EventStreamSink implements TurnWriter {
     if (this.closed) return;
     this.closed = true;
     this.announced.clear();
-    this.batch = [];
+    this.directEvents.clear();
     this.wake();
     this.onEnd();
   }
@@ -173,7 +153,8 @@ export class EventStreamSink implements TurnWriter {
     this.events.next().then(
       ({ done, value }) => {
         this.pulling = false;
-        this.flush();
+        // This turn's direct events leave before anything graphql-sse sends after them.
+        this.directEvents.flush();
         if (value != null && !this.closed) this.readable.push(this.bytesOf(value));
         if (done) {
           this.close();
@@ -187,21 +168,9 @@ export class EventStreamSink implements TurnWriter {
     );
   }
 
-  /** Called once the turn of a direct event has ended. */
-  turnEnded(): void {
-    this.waitsForTurnEnd = false;
-    this.directThisTurn = false;
-    this.flush();
-  }
-
-  /** Writes this turn's direct events, before anything graphql-sse sends after them. */
-  private flush(): void {
-    if (this.batch.length === 0) return;
-    const batch = this.batch;
-    this.batch = [];
-    this.batchBytes = 0;
-    if (this.closed) return;
-    this.readable.push(batch.length === 1 ? batch[0] : Buffer.concat(batch));
+  /** The batcher's write: direct events as one chunk. */
+  writeBatch(events: Uint8Array[]): void {
+    if (!this.closed) this.readable.push(events.length === 1 ? events[0] : Buffer.concat(events));
   }
 
   private announce(placeholder: string, result: object): object {
