@@ -3,6 +3,22 @@ import { ReaderSignal } from './reader-signal.ts';
 const NO_ITEMS: readonly never[] = [];
 
 /**
+ * Reads the next page (never empty; undefined at the end) and calls `done` or `fail` with it:
+ * within the call, or later, from whatever made the page ready (the feed's head moving).
+ */
+export type ReadPage<T> = (
+  signal: ReaderSignal,
+  done: (page: T[] | undefined) => void,
+  fail: (error: unknown) => void,
+) => void;
+
+/** What PagedStream.wait calls back: as next()'s promise would settle. */
+export interface PageListener<T> {
+  pageReady(event: IteratorResult<T, undefined>): void;
+  pageFailed(error: unknown): void;
+}
+
+/**
  * An async iterator over pages that are read only when the consumer has used up the last one:
  * the consumer's pace is the reader's pace, so nothing queues up behind a slow subscriber. A
  * return() while a page is being awaited aborts that read at once, so an unsubscribed client is
@@ -16,34 +32,52 @@ export class PagedStream<T> implements AsyncIterableIterator<T> {
   // One function, not an array: an array made by push keeps room for 16, per open subscription.
   private onFinished: (() => void) | undefined;
 
-  /** `readPage` resolves with the next items (never empty), or undefined at the end. */
-  constructor(private readonly readPage: (signal: ReaderSignal) => Promise<T[] | undefined>) {}
+  constructor(private readonly readPage: ReadPage<T>) {}
 
   // Not an async function: a subscriber waiting for the next change holds this call's promise for
   // as long as nothing happens, and a suspended async call weighs twice as much as a promise.
   next(): Promise<IteratorResult<T, undefined>> {
-    if (this.index < this.page.length) return Promise.resolve({ done: false, value: this.take() });
-    if (this.finished) return Promise.resolve({ done: true, value: undefined });
-    let read: Promise<T[] | undefined>;
-    try {
-      read = this.readPage(this.signal);
-    } catch (error) {
-      read = Promise.reject(error);
+    return new Promise((resolve, reject) => this.wait({ pageReady: resolve, pageFailed: reject }));
+  }
+
+  /**
+   * As next(), with callbacks instead of a promise: `listener` is called within this call when an
+   * item is ready, or else within whatever readies the next page (the feed's head moving), so that
+   * a consumer can deliver it in the same turn, without a microtask per step.
+   */
+  wait(listener: PageListener<T>): void {
+    if (this.index < this.page.length) {
+      listener.pageReady({ done: false, value: this.take() });
+      return;
     }
-    return read.then(
-      (page) => {
-        if (!page || this.finished) this.finish();
-        else {
-          this.page = page;
-          this.index = 0;
-        }
-        return this.next();
-      },
-      (error: unknown) => {
-        this.finish();
-        throw error;
-      },
-    );
+    if (this.finished) {
+      listener.pageReady({ done: true, value: undefined });
+      return;
+    }
+    // Once: a throw of the listener itself, within readPage's call, is not readPage's failure.
+    let settled = false;
+    const done = (page: T[] | undefined) => {
+      if (settled) return;
+      settled = true;
+      if (!page || this.finished) this.finish();
+      else {
+        this.page = page;
+        this.index = 0;
+      }
+      this.wait(listener);
+    };
+    const fail = (error: unknown) => {
+      if (settled) return;
+      settled = true;
+      this.finish();
+      listener.pageFailed(error);
+    };
+    try {
+      this.readPage(this.signal, done, fail);
+    } catch (error) {
+      if (settled) throw error;
+      fail(error);
+    }
   }
 
   /**

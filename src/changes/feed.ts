@@ -37,11 +37,16 @@ export class ChangeFeed {
   private readonly connection: FeedConnection;
   private head: Position | undefined;
   private window: RecentWindow | undefined;
-  private readonly waiters = new HeadWaiters();
+  private readonly waiters = new HeadWaiters((error) =>
+    this.options.log.error({ err: error }, 'delivering to a subscriber failed'),
+  );
   // Pages from the window are read without I/O: a reader with more to read yields between them.
-  private readonly streams = new SubscriptionStreams((position, signal) => this.readFrom(position, signal), {
-    yieldAfter: (page) => this.head !== undefined && comparePositions(page.position, this.head) < 0,
-  });
+  private readonly streams = new SubscriptionStreams(
+    (position, signal, done, fail) => this.readFrom(position, signal, done, fail),
+    {
+      yieldAfter: (page) => this.head !== undefined && comparePositions(page.position, this.head) < 0,
+    },
+  );
   private readonly health = new ConnectionHealth();
   /** Per reader (its stream's signal), the read of the page after the one it was last given. */
   private readonly readsAhead = new WeakMap<ReaderSignal, { from: Position; read: Promise<ReadResult> }>();
@@ -196,23 +201,36 @@ export class ChangeFeed {
 
   /**
    * The next entries after `position`: waits at the head, reads memory when it can, else the log.
-   * Not an async function: every idle subscriber is parked here, and a suspended async call weighs
-   * twice as much as the promise of its wait.
+   * Callbacks, not an async function: every idle subscriber is parked here, and a suspended async
+   * call weighs twice as much as its wait; and a reader parked at the head reads its page within
+   * the head's move (HeadWaiters.park), so that a change reaches the subscribers one after another.
    */
-  private readFrom(position: Position, signal: ReaderSignal): Promise<ReadResult | undefined> {
-    if (this.stopped || signal.aborted) return Promise.resolve(undefined);
+  private readFrom(
+    position: Position,
+    signal: ReaderSignal,
+    done: (page: ReadResult | undefined) => void,
+    fail: (error: unknown) => void,
+  ): void {
+    if (this.stopped || signal.aborted) {
+      done(undefined);
+      return;
+    }
     const head = this.head;
     // Each wake moves the head past a parked reader, but for one resuming from a cursor ahead of
     // this instance's head (or a wake at start or stop): then it parks again.
-    if (!head || comparePositions(position, head) >= 0)
-      return this.waiters.next(signal).then(() => this.readFrom(position, signal));
-    try {
-      if (this.window?.covers(position))
-        return Promise.resolve(this.window.read(position, head, this.pageSize));
-    } catch (error) {
-      return Promise.reject(error);
+    if (!head || comparePositions(position, head) >= 0) {
+      this.waiters.park(signal, () => this.readFrom(position, signal, done, fail));
+      return;
     }
-    return this.readLogAhead(position, head, signal);
+    let page: ReadResult | undefined;
+    try {
+      if (this.window?.covers(position)) page = this.window.read(position, head, this.pageSize);
+    } catch (error) {
+      fail(error);
+      return;
+    }
+    if (page) done(page);
+    else this.readLogAhead(position, head, signal).then(done, fail);
   }
 
   /**

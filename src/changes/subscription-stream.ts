@@ -5,8 +5,24 @@ import type { CursorReader } from './cursor-reader.ts';
 import type { Position } from './position.ts';
 import type { ReaderSignal } from './reader-signal.ts';
 
-/** The next entries after `position`, waiting at the head; undefined once the reader should end. */
-export type ReadFrom = (position: Position, signal: ReaderSignal) => Promise<ReadResult | undefined>;
+/**
+ * Reads the next entries after `position` and calls `done` with them (undefined once the reader
+ * should end), waiting at the head; or `fail`, never throwing itself (a throw out of it is the
+ * consumer's, called back within). May call back within the call (a page from memory) or within
+ * the head's move (a reader parked there).
+ */
+export type ReadFrom = (
+  position: Position,
+  signal: ReaderSignal,
+  done: (page: ReadResult | undefined) => void,
+  fail: (error: unknown) => void,
+) => void;
+
+/** A ReadFrom of a feed that reads with a promise. */
+export const readFromPromise =
+  (read: (position: Position, signal: ReaderSignal) => Promise<ReadResult | undefined>): ReadFrom =>
+  (position, signal, done, fail) =>
+    read(position, signal).then(done, fail);
 
 export interface SubscriptionStreamsOptions {
   /**
@@ -34,45 +50,44 @@ export class SubscriptionStreams {
     return this.open;
   }
 
-  stream(reader: CursorReader): AsyncIterableIterator<OrderChange> {
+  stream(reader: CursorReader): PagedStream<OrderChange> {
     this.open++;
-    const stream = new PagedStream<OrderChange>((signal) => this.readChanges(reader, signal));
+    const stream = new PagedStream<OrderChange>((signal, done, fail) =>
+      this.readChanges(reader, signal, done, fail),
+    );
     stream.onFinish(() => this.open--);
     return stream;
   }
 
   /**
-   * The next changes for `reader`. Promises and callbacks rather than an async loop: an idle
-   * subscriber holds this read for as long as nothing happens, and a suspended async call weighs
-   * twice as much. One promise for the whole read, however many pages hold nothing for the reader
-   * (a promise resolved with the next page's promise, page after page, would chain them all).
+   * The next changes for `reader`, however many pages hold nothing for it. Callbacks rather than
+   * an async loop: an idle subscriber holds this read for as long as nothing happens, and a
+   * suspended async call weighs twice as much; and a reader woken at the head reads its page and
+   * reaches its consumer within the wake (HeadWaiters.park).
    */
-  private readChanges(reader: CursorReader, signal: ReaderSignal): Promise<OrderChange[] | undefined> {
-    return new Promise((resolve, reject) => {
-      const readPage = (): void => {
-        try {
-          this.readFrom(reader.position, signal).then(accept, reject);
-        } catch (error) {
-          reject(error);
-        }
-      };
-      const accept = (page: ReadResult | undefined): void => {
-        if (!page) {
-          resolve(undefined);
-          return;
-        }
-        let changes: OrderChange[];
-        try {
-          changes = [...reader.accept(page)];
-        } catch (error) {
-          reject(error);
-          return;
-        }
-        const done = () => (changes.length > 0 ? resolve(changes) : readPage());
-        if (this.options.yieldAfter?.(page)) setImmediate(done);
-        else done();
-      };
-      readPage();
-    });
+  private readChanges(
+    reader: CursorReader,
+    signal: ReaderSignal,
+    done: (changes: OrderChange[] | undefined) => void,
+    fail: (error: unknown) => void,
+  ): void {
+    const accept = (page: ReadResult | undefined): void => {
+      if (!page) {
+        done(undefined);
+        return;
+      }
+      let changes: OrderChange[];
+      try {
+        changes = [...reader.accept(page)];
+      } catch (error) {
+        fail(error);
+        return;
+      }
+      const next = () => (changes.length > 0 ? done(changes) : readPage());
+      if (this.options.yieldAfter?.(page)) setImmediate(next);
+      else next();
+    };
+    const readPage = (): void => this.readFrom(reader.position, signal, accept, fail);
+    readPage();
   }
 }

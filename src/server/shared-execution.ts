@@ -184,6 +184,19 @@ function variablesFit(args: ExecutionArgs, operation: OperationDefinitionNode): 
   return coerced.errors === undefined;
 }
 
+/**
+ * A subscription's source events; the feed's streams (src/changes/change-stream.ts PagedStream)
+ * also hand over events already read without a promise (takeReady), and call back with the next
+ * one (wait) within the move of the feed's head that readies it.
+ */
+type EventSource = AsyncIterator<unknown> & {
+  takeReady?: () => unknown;
+  wait?: (listener: {
+    pageReady(event: IteratorResult<unknown>): void;
+    pageFailed(error: unknown): void;
+  }) => void;
+};
+
 function isPromise<T>(value: MaybePromise<T>): value is Promise<T> {
   return typeof (value as Promise<T> | undefined)?.then === 'function';
 }
@@ -328,7 +341,7 @@ class PushedEvents {
   private released = false;
 
   constructor(
-    private readonly source: AsyncIterator<unknown> & { takeReady?: () => unknown },
+    private readonly source: EventSource,
     private readonly operation: OperationDefinitionNode,
     private readonly args: ExecutionArgs,
     private readonly key: SharingKey,
@@ -353,6 +366,12 @@ class PushedEvents {
     while (!this.ended) {
       const ready = this.source.takeReady?.();
       if (ready === undefined || ready === false) {
+        // Called back within the feed's head move when the source can: the change reaches this
+        // subscriber's socket before the next subscriber's work starts (PagedStream.wait).
+        if (this.source.wait) {
+          this.source.wait(this);
+          return;
+        }
         let next: Promise<IteratorResult<unknown>>;
         try {
           next = this.source.next();
@@ -381,6 +400,16 @@ class PushedEvents {
     if (this.released) return;
     this.released = true;
     this.sharing.release(this.key);
+  }
+
+  /** The source's callback (PagedStream.wait): the next event. */
+  pageReady(event: IteratorResult<unknown>): void {
+    this.onEvent(event);
+  }
+
+  /** The source's callback (PagedStream.wait): its read failed. */
+  pageFailed(error: unknown): void {
+    this.failSource(error);
   }
 
   private onEvent(event: IteratorResult<unknown>): void {

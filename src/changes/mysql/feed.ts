@@ -13,7 +13,7 @@ import { startCursor, unavailableIfUnreachable } from '../reader-start.ts';
 import { RecentWindow } from '../recent-window.ts';
 import { serialized } from '../serialized.ts';
 import type { ChangeSource, FeedOptions, FeedStatus, SubscribeOptions } from '../source.ts';
-import { SubscriptionStreams } from '../subscription-stream.ts';
+import { readFromPromise, SubscriptionStreams } from '../subscription-stream.ts';
 import { BinlogCapture } from './binlog-capture.ts';
 import { MysqlChangeLog } from './change-log.ts';
 import { currentMysqlCursor } from './snapshot.ts';
@@ -40,9 +40,12 @@ export class MysqlChangeFeed implements ChangeSource {
   private readonly waiters = new HeadWaiters();
   private window: RecentWindow | undefined;
   // Pages from the window are read without I/O: a reader with more to read yields between them.
-  private readonly streams = new SubscriptionStreams((position, signal) => this.readFrom(position, signal), {
-    yieldAfter: (page) => this.head !== undefined && page.position.tick < this.head,
-  });
+  private readonly streams = new SubscriptionStreams(
+    readFromPromise((position, signal) => this.readFrom(position, signal)),
+    {
+      yieldAfter: (page) => this.head !== undefined && page.position.tick < this.head,
+    },
+  );
   private readonly health = new ConnectionHealth();
   private stopped = false;
   private timers: NodeJS.Timeout[] = [];
