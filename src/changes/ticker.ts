@@ -87,6 +87,7 @@ export class Ticker {
   private async makeTick(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
+    let arrived = performance.now();
     try {
       // On the lock holder's own session: a tick is never made by an instance that lost the lock.
       const limit = this.options.batchLimit();
@@ -96,6 +97,7 @@ export class Ticker {
            (SELECT last_value FROM change_ticker_awake)::text AS awake
          FROM make_change_tick_with_batch(${limit === null ? 'NULL' : Math.floor(limit)}) t`,
       );
+      arrived = performance.now();
       const row = result?.rows[0];
       if (!row) {
         this.mode = 'asleep';
@@ -116,7 +118,9 @@ export class Ticker {
       this.options.log.warn({ reason: (error as Error).message }, 'making a tick failed; retrying');
     }
     if (this.mode !== 'asleep' && !this.stopped) {
-      this.timer = setTimeout(this.tick, this.intervalMs);
+      // Counted from the poll's answer, not from here: the tick's fan-out (within onTick) and a
+      // mode change took part of the interval already.
+      this.timer = setTimeout(this.tick, Math.max(0, arrived + this.intervalMs - performance.now()));
     }
   }
 
