@@ -10,6 +10,7 @@ import {
 } from 'graphql';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
 import type { Access } from '../auth/access.ts';
+import type { PageListener } from '../changes/change-stream.ts';
 import { executeSelection, loadCompiler } from './compiled-execution.ts';
 import type { DirectResults, SubscriptionSink } from './shared-message.ts';
 import { asStreamError } from './stream-errors.ts';
@@ -191,10 +192,7 @@ function variablesFit(args: ExecutionArgs, operation: OperationDefinitionNode): 
  */
 type EventSource = AsyncIterator<unknown> & {
   takeReady?: () => unknown;
-  wait?: (listener: {
-    pageReady(event: IteratorResult<unknown>): void;
-    pageFailed(error: unknown): void;
-  }) => void;
+  wait?: (listener: PageListener<unknown>) => void;
 };
 
 function isPromise<T>(value: MaybePromise<T>): value is Promise<T> {
@@ -217,7 +215,7 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
  * waited for before the next event is read: the reader keeps the client's pace.
  */
 function mapEvents(
-  source: AsyncIterator<unknown> & { takeReady?: () => unknown },
+  source: EventSource,
   operation: OperationDefinitionNode,
   release: () => void,
   run: (payload: unknown) => MaybePromise<ExecutionResult>,
@@ -234,7 +232,7 @@ class ExecutedEvents implements AsyncIterableIterator<ExecutionResult> {
   private holding = false;
 
   constructor(
-    private readonly source: AsyncIterator<unknown> & { takeReady?: () => unknown },
+    private readonly source: EventSource,
     private readonly operation: OperationDefinitionNode,
     private readonly release: () => void,
     private readonly run: (payload: unknown) => MaybePromise<ExecutionResult>,
