@@ -115,7 +115,6 @@ test("a tick's batch reads its own changes from the log, not the history before 
     await client.query('ANALYZE order_changes');
     await client.query('SELECT make_change_tick()');
     await client.query(`INSERT INTO orders (customer_name, product_name) VALUES ('new', 'p')`);
-    const tick = Number((await client.query('SELECT make_change_tick() AS tick')).rows[0].tick);
     const fetched = async () =>
       Number(
         (
@@ -125,17 +124,60 @@ test("a tick's batch reads its own changes from the log, not the history before 
           )
         ).rows[0]?.n ?? 0,
       );
+    // The leader's poll, which makes the tick and reads its batch, and then the batch read again
+    // by tick id, as the other instances do.
+    const names = (batch: string) =>
+      JSON.parse(batch)[5].map((c: unknown[]) => (c[5] as { customer_name: string }).customer_name);
     await client.query('BEGIN');
-    const before = await fetched();
+    let before = await fetched();
+    const { rows: polled } = await client.query('SELECT tick, batch FROM make_change_tick_with_batch(100)');
+    const readByPoll = (await fetched()) - before;
+    await client.query('COMMIT');
+    const tick = Number(polled[0]?.tick);
+    expect(names(polled[0]?.batch)).toEqual(['new']);
+    await client.query('BEGIN');
+    before = await fetched();
     const { rows } = await client.query('SELECT change_batch($1, 100) AS batch', [tick]);
     const read = (await fetched()) - before;
     await client.query('COMMIT');
-    expect(
-      JSON.parse(rows[0].batch)[5].map((c: unknown[]) => (c[5] as { customer_name: string }).customer_name),
-    ).toEqual(['new']);
+    expect(rows[0].batch).toBe(polled[0]?.batch);
     // Its one change, found once for the transactions and once for the changes, and at most the
     // few of the test above: none of the 20,000.
+    expect(readByPoll).toBeLessThanOrEqual(50);
     expect(read).toBeLessThanOrEqual(50);
+  } finally {
+    await client.end();
+  }
+});
+
+// A poll that finds nothing new makes no tick; one that is not asked for the batch (no reader would
+// take it from memory) makes the tick without reading it.
+test('a poll makes a tick only for new changes, and reads its batch only when asked', async () => {
+  const client = new pg.Client({ connectionString: database.url });
+  await client.connect();
+  try {
+    const last = async () =>
+      Number((await client.query('SELECT max(tick_id) AS t FROM change_ticks')).rows[0].t);
+    await client.query('SELECT make_change_tick()');
+    const quiet = await last();
+    const empty = await client.query('SELECT tick, batch FROM make_change_tick_with_batch(100)');
+    expect(empty.rows[0]).toMatchObject({ tick: null, batch: null });
+    expect(await last()).toBe(quiet);
+
+    await client.query(`INSERT INTO orders (customer_name, product_name) VALUES ('unread', 'p')`);
+    const unread = await client.query('SELECT tick, batch FROM make_change_tick_with_batch(NULL)');
+    expect(Number(unread.rows[0].tick)).toBe(quiet + 1);
+    expect(unread.rows[0].batch).toBeNull();
+
+    // More changes than the limit: the tick and its transactions, no changes.
+    await client.query(`INSERT INTO orders (customer_name, product_name) VALUES ('big', 'p'), ('big', 'q')`);
+    const big = await client.query('SELECT tick, batch FROM make_change_tick_with_batch(1)');
+    expect(Number(big.rows[0].tick)).toBe(quiet + 2);
+    const [tick, , , , transactions, changes] = JSON.parse(big.rows[0].batch);
+    expect(tick).toBe(quiet + 2);
+    expect(transactions).toHaveLength(1);
+    expect(transactions[0][2]).toBe(2);
+    expect(changes).toBeNull();
   } finally {
     await client.end();
   }
