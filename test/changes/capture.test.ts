@@ -1,21 +1,10 @@
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import type { OrderChange } from '../../src/changes/change.ts';
-import type { ChangeSource } from '../../src/changes/source.ts';
 import { isMysqlUrl } from '../../src/db/mysql.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
-import { collect, startFeed, waitForCount } from './harness.ts';
+import { collect, feedForFile, waitForCount } from './harness.ts';
 import { insertOrders } from './order-writer.ts';
 
-let database: TestDatabase;
-let feed: ChangeSource;
-beforeAll(async () => {
-  database = await createTestDatabase();
-  feed = await startFeed(database);
-});
-afterAll(async () => {
-  await feed?.stop();
-  await database?.drop();
-});
+const shared = feedForFile();
 
 const describe = (c: { operation: string; order: { customerName: string; version: number } }) =>
   `${c.operation} ${c.order.customerName} v${c.order.version}`;
@@ -24,7 +13,7 @@ const describe = (c: { operation: string; order: { customerName: string; version
 // UPDATE instead), and its TRUNCATE is DDL that writes no rows to the binary log: it is refused
 // there (migrations/mysql/…_refuse-truncate.ts) rather than lost, and DELETE stands for it.
 const statements = (id: string) =>
-  isMysqlUrl(database.url)
+  isMysqlUrl(shared.database.url)
     ? {
         upsert: `INSERT INTO orders (id, customer_name, product_name) VALUES (${id}, 'upsert', 'b'), (1000, 'fresh', 'c')
                  ON DUPLICATE KEY UPDATE product_name = VALUES(product_name)`,
@@ -40,16 +29,16 @@ const statements = (id: string) =>
       };
 
 test('every way of writing is captured: upsert, MERGE (MySQL: UPDATE … JOIN), TRUNCATE (MySQL: refused, DELETE)', async () => {
-  const subscriber = collect(await feed.subscribe());
-  const [first] = await insertOrders(database.url, [{ customer: 'upsert', product: 'a' }]);
+  const subscriber = collect(await shared.feed.subscribe());
+  const [first] = await insertOrders(shared.database.url, [{ customer: 'upsert', product: 'a' }]);
   const sql = statements(String(Number(first)));
   // Upsert: one statement, an insert and an update.
-  await database.sql(sql.upsert);
-  await database.sql(sql.merge);
-  if (isMysqlUrl(database.url)) {
-    await expect(database.sql('TRUNCATE orders')).rejects.toThrow(/foreign key/);
+  await shared.database.sql(sql.upsert);
+  await shared.database.sql(sql.merge);
+  if (isMysqlUrl(shared.database.url)) {
+    await expect(shared.database.sql('TRUNCATE orders')).rejects.toThrow(/foreign key/);
   }
-  await database.sql(sql.truncate);
+  await shared.database.sql(sql.truncate);
   await waitForCount(subscriber.changes, 6);
   await subscriber.stop();
   const seen = subscriber.changes.map(describe);
@@ -61,11 +50,11 @@ test('every way of writing is captured: upsert, MERGE (MySQL: UPDATE … JOIN), 
 });
 
 test('plain SQL writes are delivered, with version and updated_at kept by the database', async () => {
-  const subscriber = collect(await feed.subscribe({ filter: { statuses: ['pending'] } }));
-  await database.sql(
+  const subscriber = collect(await shared.feed.subscribe({ filter: { statuses: ['pending'] } }));
+  await shared.database.sql(
     "INSERT INTO orders (customer_name, product_name, status) VALUES ('John Doe', 'Laptop', 'pending')",
   );
-  await database.sql("UPDATE orders SET status = 'shipped' WHERE customer_name = 'John Doe'");
+  await shared.database.sql("UPDATE orders SET status = 'shipped' WHERE customer_name = 'John Doe'");
   await waitForCount(subscriber.changes, 2);
   await subscriber.stop();
   const [insert, update] = subscriber.changes as [OrderChange, OrderChange];
@@ -77,6 +66,8 @@ test('plain SQL writes are delivered, with version and updated_at kept by the da
   expect(update.changedFields).toEqual(expect.arrayContaining(['status', 'version', 'updatedAt']));
   expect(update.order.updatedAt.getTime()).toBeGreaterThanOrEqual(insert.order.updatedAt.getTime());
   await expect(
-    database.sql("INSERT INTO orders (customer_name, product_name, status) VALUES ('x', 'y', 'PENDING')"),
+    shared.database.sql(
+      "INSERT INTO orders (customer_name, product_name, status) VALUES ('x', 'y', 'PENDING')",
+    ),
   ).rejects.toThrow(/orders_status_known/);
 });

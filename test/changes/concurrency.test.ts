@@ -1,6 +1,4 @@
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import type { ChangeSource } from '../../src/changes/source.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { expect, test } from 'vitest';
 import { waitFor } from '../helpers/wait.ts';
 import { expectOrderHazard } from './backend-sql.ts';
 import {
@@ -8,33 +6,24 @@ import {
   changeKey,
   collect,
   expectExactDelivery,
+  feedForFile,
   receivedKey,
   runWorkload,
   seedOrders,
-  startFeed,
   waitForCount,
 } from './harness.ts';
 import { openWriter } from './order-writer.ts';
 
 // On PostgreSQL and on MySQL/MariaDB (vitest project `mysql`): the same workloads, the same checks.
 
-let database: TestDatabase;
-let feed: ChangeSource;
-beforeAll(async () => {
-  database = await createTestDatabase();
-  feed = await startFeed(database);
-});
-afterAll(async () => {
-  await feed?.stop();
-  await database?.drop();
-});
+const shared = feedForFile();
 
 test('transactions that take seq values early and commit late are all delivered, once, in commit order per row', async () => {
-  const subscriber = collect(await feed.subscribe());
-  const seed = await seedOrders(database, 5);
+  const subscriber = collect(await shared.feed.subscribe());
+  const seed = await seedOrders(shared.database, 5);
   // Slow transactions hold early seq values while fast ones commit later seq values first: a
   // reader of `seq > last seen` would skip the slow ones for good.
-  const committed = await runWorkload(database.url, {
+  const committed = await runWorkload(shared.database.url, {
     writers: 8,
     transactionsPerWriter: 25,
     sharedIds: seed.ids,
@@ -46,13 +35,13 @@ test('transactions that take seq values early and commit late are all delivered,
   await subscriber.stop();
   expectExactDelivery(subscriber.changes, expected);
   // The hazard really happened: a naive reader would have lost some of these.
-  expectOrderHazard(database, subscriber.changes);
+  expectOrderHazard(shared.database, subscriber.changes);
 });
 
 test('rolled-back transactions leave holes in the sequence and are never delivered', async () => {
-  const subscriber = collect(await feed.subscribe());
-  const seed = await seedOrders(database, 3);
-  const committed = await runWorkload(database.url, {
+  const subscriber = collect(await shared.feed.subscribe());
+  const seed = await seedOrders(shared.database, 3);
+  const committed = await runWorkload(shared.database.url, {
     writers: 6,
     transactionsPerWriter: 25,
     sharedIds: seed.ids,
@@ -67,8 +56,8 @@ test('rolled-back transactions leave holes in the sequence and are never deliver
 });
 
 test('a transaction open for 5 seconds is delivered when it commits, and blocks nobody meanwhile', async () => {
-  const subscriber = collect(await feed.subscribe());
-  const long = await openWriter(database.url);
+  const subscriber = collect(await shared.feed.subscribe());
+  const long = await openWriter(shared.database.url);
   const expected: CommittedChange[] = [];
   try {
     await long.begin();
@@ -76,11 +65,15 @@ test('a transaction open for 5 seconds is delivered when it commits, and blocks 
     const longChange: CommittedChange = { op: 'INSERT', ...inserted, tx: 'long' };
 
     const started = Date.now();
-    const seed = await seedOrders(database, 2);
+    const seed = await seedOrders(shared.database, 2);
     expected.push(...seed.changes);
     while (Date.now() - started < 5_500) {
       expected.push(
-        ...(await runWorkload(database.url, { writers: 3, transactionsPerWriter: 5, sharedIds: seed.ids })),
+        ...(await runWorkload(shared.database.url, {
+          writers: 3,
+          transactionsPerWriter: 5,
+          sharedIds: seed.ids,
+        })),
       );
     }
     // Everything committed around the open transaction is already delivered...
@@ -107,10 +100,10 @@ test('a transaction open for 5 seconds is delivered when it commits, and blocks 
 });
 
 test('every subscriber gets the same changes in the same order', async () => {
-  const a = collect(await feed.subscribe());
-  const b = collect(await feed.subscribe({ filter: { operations: ['INSERT', 'UPDATE', 'DELETE'] } }));
-  const seed = await seedOrders(database, 3);
-  const committed = await runWorkload(database.url, {
+  const a = collect(await shared.feed.subscribe());
+  const b = collect(await shared.feed.subscribe({ filter: { operations: ['INSERT', 'UPDATE', 'DELETE'] } }));
+  const seed = await seedOrders(shared.database, 3);
+  const committed = await runWorkload(shared.database.url, {
     writers: 4,
     transactionsPerWriter: 10,
     sharedIds: seed.ids,

@@ -1,11 +1,9 @@
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import type { OrderChange } from '../../src/changes/change.ts';
 import type { PageListener } from '../../src/changes/change-stream.ts';
-import type { ChangeSource } from '../../src/changes/source.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { onMysql } from './backend-sql.ts';
-import { startFeed } from './harness.ts';
+import { feedForFile } from './harness.ts';
 import { insertOrders } from './order-writer.ts';
 
 // PostgreSQL's feed hands a change to its live subscribers one after another, each to its
@@ -15,23 +13,16 @@ import { insertOrders } from './order-writer.ts';
 // the fan-out was done (at 100 subscribers, 1.3 ms after the tick against 0.7 since).
 // MySQL's feed reads its head with promises, and is not held to this.
 
-let database: TestDatabase;
-let feed: ChangeSource;
-beforeAll(async () => {
-  database = await createTestDatabase();
-  feed = await startFeed(database);
-});
-afterAll(async () => {
-  await feed?.stop();
-  await database?.drop();
-});
+const shared = feedForFile();
 
 type Waitable = AsyncIterableIterator<OrderChange> & { wait(listener: PageListener<OrderChange>): void };
 
 test.skipIf(onMysql)(
   'a change reaches every live subscriber within one turn, no microtask between them',
   async () => {
-    const streams = (await Promise.all(Array.from({ length: 20 }, () => feed.subscribe()))) as Waitable[];
+    const streams = (await Promise.all(
+      Array.from({ length: 20 }, () => shared.feed.subscribe()),
+    )) as Waitable[];
     const received: { stream: number; customer: string; microtaskRan: boolean }[] = [];
     let microtaskRan = false;
     for (const [i, stream] of streams.entries())
@@ -45,7 +36,7 @@ test.skipIf(onMysql)(
         },
       });
     try {
-      await insertOrders(database.url, [{ customer: 'fan-out' }]);
+      await insertOrders(shared.database.url, [{ customer: 'fan-out' }]);
       await waitFor(() => received.length === streams.length || undefined, { timeoutMs: 10_000 });
       expect(received.map((r) => r.customer)).toEqual(streams.map(() => 'fan-out'));
       // In the order they subscribed, all before any microtask of the turn could run.

@@ -1,4 +1,4 @@
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import type { OrderChange } from '../../src/changes/change.ts';
 import { ChangeFeed, type ChangeFeedOptions } from '../../src/changes/feed.ts';
 import { MysqlChangeFeed } from '../../src/changes/mysql/feed.ts';
@@ -6,7 +6,7 @@ import { decodeCursor } from '../../src/changes/position.ts';
 import type { ChangeSource } from '../../src/changes/source.ts';
 import { isMysqlUrl } from '../../src/db/mysql.ts';
 import { createLogger } from '../../src/log.ts';
-import type { TestDatabase } from '../helpers/database.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { type OrderWriter, openWriter, type WrittenRow } from './order-writer.ts';
 
@@ -42,6 +42,38 @@ export async function startFeed(database: TestDatabase, options: Partial<ChangeF
   const feed = createFeed(database, options);
   await feed.start();
   return feed;
+}
+
+/**
+ * A test file's own database and its started feed: made before the file's tests, stopped and
+ * dropped after them. Read them inside tests and hooks, once the file's beforeAll has run.
+ */
+export function feedForFile(options: Partial<ChangeFeedOptions> = {}): {
+  readonly database: TestDatabase;
+  readonly feed: ChangeSource;
+} {
+  let database: TestDatabase | undefined;
+  let feed: ChangeSource | undefined;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    feed = await startFeed(database, options);
+  });
+  afterAll(async () => {
+    await feed?.stop();
+    await database?.drop();
+  });
+  const made = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error("the file's database and feed are made in its beforeAll");
+    return value;
+  };
+  return {
+    get database() {
+      return made(database);
+    },
+    get feed() {
+      return made(feed);
+    },
+  };
 }
 
 /** Reads an iterator of changes into an array until stopped. */
