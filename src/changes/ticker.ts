@@ -104,7 +104,7 @@ export class Ticker {
         return;
       }
       if (row.tick) {
-        this.options.onTickMade?.(performance.now() - started);
+        this.options.onTickMade?.(arrived - started);
         this.options.onTick(Number(row.tick), row.batch);
       }
       this.pace(BigInt(row.xmax));
