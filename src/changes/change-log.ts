@@ -201,8 +201,9 @@ export class ChangeLog {
    * Up to `limit` changes of a batch after `from`, in delivery order, in one query: the transactions
    * that can hold them (their counts are known) each read through read_order_changes, which keeps
    * the ordered index scan of (txid, seq), so a page of a 100k-row transaction reads only the page.
-   * The page comes back as one JSON text, parsed once: row by row, the driver's per-row and
-   * per-column decoding cost twice the CPU of the rest of the read.
+   * The page comes back as plain rows, each captured row (json) parsed by the driver. Aggregated
+   * into one JSON text (json_agg of json_build_array), a page of 500 cost PostgreSQL about 4 ms
+   * more than its rows, and the service saved only about 1 ms of decoding in return.
    */
   private async batchChanges(
     batch: Batch,
@@ -229,18 +230,16 @@ export class ChangeLog {
     }
     if (txids.length === 0) return { changes: [], rest: false };
     // order_id as text: a bigint may exceed what a JSON number keeps exactly.
-    const { rows } = await sql<{ page: string | null }>`
-      SELECT json_agg(json_build_array(p.seq, p.tx, p.op, p.order_id::text, p.old_row, p.new_row, p.actor)
-        ORDER BY p.ord, p.seq)::text AS page
-      FROM (
-        SELECT c.seq, t.tx, t.ord, c.op, c.order_id, c.old_row, c.new_row, c.actor
-        FROM unnest(${txids}::xid8[], ${indexes}::int[], ${afters}::bigint[]) WITH ORDINALITY
-          AS t(txid, tx, after_seq, ord)
-        CROSS JOIN LATERAL read_order_changes(t.txid, t.after_seq, ${limit}) c
-        ORDER BY t.ord, c.seq LIMIT ${limit}
-      ) p`.execute(this.db);
-    const page = rows[0]?.page;
-    return { changes: page ? (JSON.parse(page) as PagedChange[]) : [], rest };
+    const { rows } = await sql<PageRow>`
+      SELECT c.seq, t.tx, c.op, c.order_id::text AS order_id, c.old_row, c.new_row, c.actor
+      FROM unnest(${txids}::xid8[], ${indexes}::int[], ${afters}::bigint[]) WITH ORDINALITY
+        AS t(txid, tx, after_seq, ord)
+      CROSS JOIN LATERAL read_order_changes(t.txid, t.after_seq, ${limit}) c
+      ORDER BY t.ord, c.seq LIMIT ${limit}`.execute(this.db);
+    const changes = rows.map(
+      (r): PagedChange => [Number(r.seq), r.tx, r.op, r.order_id, r.old_row, r.new_row, r.actor],
+    );
+    return { changes, rest };
   }
 
   private remember(row: TickRow): Tick {
@@ -262,7 +261,18 @@ type EncodedBatch = [number, string, number, string, [string, number, number][],
 /** A change as change_batch reads it: as PagedChange, with its transaction's id for its index. */
 type BatchChange = [number, string, ChangeOperation, string, OrderRow | null, OrderRow | null, string | null];
 
-/** A change as batchChanges reads it: seq, index of its transaction in the batch, op, order_id, rows, actor. */
+/** A row of batchChanges' query: seq (int8) as text, tx the index of its transaction in the batch. */
+interface PageRow {
+  seq: string;
+  tx: number;
+  op: ChangeOperation;
+  order_id: string;
+  old_row: OrderRow | null;
+  new_row: OrderRow | null;
+  actor: string | null;
+}
+
+/** A change as batchChanges returns it: seq, index of its transaction in the batch, op, order_id, rows, actor. */
 type PagedChange = [number, number, ChangeOperation, string, OrderRow | null, OrderRow | null, string | null];
 
 function pagedEntry(change: PagedChange, batch: Batch): LogEntry {
