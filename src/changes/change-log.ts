@@ -164,7 +164,7 @@ export class ChangeLog {
     if (changes === null || batch.size > max) return undefined;
     const indexes = new Map(transactions.map((tx, index) => [tx.txid, index]));
     return changes.map(([seq, txid, op, orderId, oldRow, newRow, actor]) =>
-      pagedEntry([seq, indexes.get(txid) as number, op, orderId, oldRow, newRow, actor], batch),
+      logEntry(batch, indexes.get(txid) as number, seq, op, orderId, oldRow, newRow, actor),
     );
   }
 
@@ -184,9 +184,18 @@ export class ChangeLog {
         position = { tick: next.id, last: 0, seq: 0 };
       }
       const batch = await this.batch(position.tick);
-      const { changes, rest } = await this.batchChanges(batch, position, limit - entries.length);
-      for (const change of changes) {
-        const entry = pagedEntry(change, batch);
+      const { rows, rest } = await this.batchChanges(batch, position, limit - entries.length);
+      for (const row of rows) {
+        const entry = logEntry(
+          batch,
+          row.tx,
+          Number(row.seq),
+          row.op,
+          row.order_id,
+          row.old_row,
+          row.new_row,
+          row.actor,
+        );
         entries.push(entry);
         position = entry.position;
       }
@@ -209,7 +218,7 @@ export class ChangeLog {
     batch: Batch,
     from: Position,
     limit: number,
-  ): Promise<{ changes: PagedChange[]; rest: boolean }> {
+  ): Promise<{ rows: PageRow[]; rest: boolean }> {
     const txids: string[] = [];
     const indexes: number[] = [];
     const afters: number[] = [];
@@ -228,7 +237,7 @@ export class ChangeLog {
       afters.push(afterSeq);
       room += tx.count;
     }
-    if (txids.length === 0) return { changes: [], rest: false };
+    if (txids.length === 0) return { rows: [], rest: false };
     // order_id as text: a bigint may exceed what a JSON number keeps exactly.
     const { rows } = await sql<PageRow>`
       SELECT c.seq, t.tx, c.op, c.order_id::text AS order_id, c.old_row, c.new_row, c.actor
@@ -236,10 +245,7 @@ export class ChangeLog {
         AS t(txid, tx, after_seq, ord)
       CROSS JOIN LATERAL read_order_changes(t.txid, t.after_seq, ${limit}) c
       ORDER BY t.ord, c.seq LIMIT ${limit}`.execute(this.db);
-    const changes = rows.map(
-      (r): PagedChange => [Number(r.seq), r.tx, r.op, r.order_id, r.old_row, r.new_row, r.actor],
-    );
-    return { changes, rest };
+    return { rows, rest };
   }
 
   private remember(row: TickRow): Tick {
@@ -258,7 +264,7 @@ interface TickRow {
 /** change_batch's text (see its migration). */
 type EncodedBatch = [number, string, number, string, [string, number, number][], BatchChange[] | null];
 
-/** A change as change_batch reads it: as PagedChange, with its transaction's id for its index. */
+/** A change as change_batch reads it: seq, its transaction's id, op, order_id, rows, actor. */
 type BatchChange = [number, string, ChangeOperation, string, OrderRow | null, OrderRow | null, string | null];
 
 /** A row of batchChanges' query: seq (int8) as text, tx the index of its transaction in the batch. */
@@ -272,11 +278,17 @@ interface PageRow {
   actor: string | null;
 }
 
-/** A change as batchChanges returns it: seq, index of its transaction in the batch, op, order_id, rows, actor. */
-type PagedChange = [number, number, ChangeOperation, string, OrderRow | null, OrderRow | null, string | null];
-
-function pagedEntry(change: PagedChange, batch: Batch): LogEntry {
-  const [seq, index, op, orderId, oldRow, newRow, actor] = change;
+/** The entry of a change of `batch`'s transaction `index` (its place in the batch). */
+function logEntry(
+  batch: Batch,
+  index: number,
+  seq: number,
+  op: ChangeOperation,
+  orderId: string,
+  oldRow: OrderRow | null,
+  newRow: OrderRow | null,
+  actor: string | null,
+): LogEntry {
   const tx = batch.transactions[index] as Batch['transactions'][number];
   return {
     position: { tick: batch.tick.id, last: tx.last, seq },

@@ -33,7 +33,7 @@ export interface OrderChange {
   order: Order;
   /** The values before the change; null for INSERT. */
   previous: OrderState | null;
-  changedFields: string[];
+  changedFields: readonly string[];
   committedAt: Date;
   changedBy: string | null;
 }
@@ -96,9 +96,13 @@ function toState(order: Order): OrderState {
   };
 }
 
-function changedFields(op: ChangeOperation, previous: OrderState | null, order: Order): string[] {
-  if (op === 'INSERT' || !previous) return ['id', ...ORDER_STATE_FIELDS];
-  if (op === 'DELETE') return [];
+// Shared by every INSERT and every DELETE: a bulk statement's 100,000 changes made 100,000 copies.
+const ALL_FIELDS: readonly string[] = Object.freeze(['id', ...ORDER_STATE_FIELDS]);
+const NO_FIELDS: readonly string[] = Object.freeze([]);
+
+function changedFields(op: ChangeOperation, previous: OrderState | null, order: Order): readonly string[] {
+  if (op === 'INSERT' || !previous) return ALL_FIELDS;
+  if (op === 'DELETE') return NO_FIELDS;
   return ORDER_STATE_FIELDS.filter((field) => !sameValue(previous[field], order[field]));
 }
 
