@@ -238,7 +238,7 @@ export class ChangeLog {
       room += tx.count;
     }
     if (txids.length === 0) return { rows: [], rest: false };
-    // order_id as text: a bigint may exceed what a JSON number keeps exactly.
+    // order_id as text whatever the driver's parser for int8: a bigint may exceed a JS number.
     const { rows } = await sql<PageRow>`
       SELECT c.seq, t.tx, c.op, c.order_id::text AS order_id, c.old_row, c.new_row, c.actor
       FROM unnest(${txids}::xid8[], ${indexes}::int[], ${afters}::bigint[]) WITH ORDINALITY
