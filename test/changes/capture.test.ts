@@ -60,6 +60,10 @@ test('plain SQL writes are delivered, with version and updated_at kept by the da
   const [insert, update] = subscriber.changes as [OrderChange, OrderChange];
   expect(insert.operation).toBe('INSERT');
   expect(insert.order).toMatchObject({ customerName: 'John Doe', status: 'pending', version: 1 });
+  // CONTRACT.md: an INSERT reports every field as changed.
+  expect([...insert.changedFields].sort()).toEqual(
+    ['id', 'customerName', 'productName', 'quantity', 'status', 'version', 'createdAt', 'updatedAt'].sort(),
+  );
   expect(update.operation).toBe('UPDATE');
   expect(update.order.version).toBe(2);
   expect(update.previous?.status).toBe('pending');
