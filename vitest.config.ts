@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { serverIndependentFiles } from './test/setup/server-independent-files.ts';
 
 // The files that run unchanged on MySQL/MariaDB too (their databases come from createTestDatabase,
 // which the mysql project points at TEST_MYSQL_URL's server), plus the MySQL-only ones.
@@ -67,7 +68,10 @@ export default defineConfig({
         test: {
           name: 'postgres',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/mysql/**'],
+          exclude: [
+            'test/mysql/**',
+            ...(process.env.TEST_SHARED_SERVER_ONLY === '1' ? serverIndependentFiles : []),
+          ],
           globalSetup: ['test/setup/postgres.ts'],
         },
       },

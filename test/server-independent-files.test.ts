@@ -1,0 +1,62 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { expect, test } from 'vitest';
+import { serverIndependentFiles } from './setup/server-independent-files.ts';
+
+const root = path.resolve(import.meta.dirname, '..');
+
+// What reaches the suite's shared PostgreSQL server: the URL the global setup provides, and the
+// helpers that make databases and services on it.
+const SHARED_SERVER = /\binject\(\s*'postgresServerUrl'|helpers\/(database|service)\.ts'/;
+
+/** The file and every file of this checkout it imports, directly or not (relative imports). */
+function withLocalImports(file: string, seen = new Set<string>()): Set<string> {
+  if (seen.has(file)) return seen;
+  seen.add(file);
+  const source = readFileSync(file, 'utf8');
+  for (const [, specifier] of source.matchAll(/(?:from|import)\s*\(?\s*'(\.{1,2}\/[^']+)'/g)) {
+    const target = path.resolve(path.dirname(file), specifier as string);
+    if (existsSync(target)) withLocalImports(target, seen);
+  }
+  return seen;
+}
+
+// The outage tests import the shared helpers, but every database they use is on the server they
+// stop, which startOwnServer starts for them (test/faults/own-server.ts).
+const OWN_SERVER = [
+  'test/faults/server-stopped-fast.test.ts',
+  'test/faults/server-stopped-immediate.test.ts',
+];
+
+// A file wrongly listed would lose its run against CI's second PostgreSQL without anyone noticing.
+test('the files left out of runs against another PostgreSQL server never use the suite’s server', () => {
+  const using = serverIndependentFiles
+    .filter((file) => !OWN_SERVER.includes(file))
+    .flatMap((file) =>
+      [...withLocalImports(path.join(root, file))]
+        .filter((f) => SHARED_SERVER.test(readFileSync(f, 'utf8')))
+        .map((f) => `${file} (through ${path.relative(root, f)})`),
+    );
+  expect(using).toEqual([]);
+});
+
+test('the outage tests run on a server of their own, and only there', () => {
+  const scenario = readFileSync(path.join(root, 'test/faults/server-stopped.ts'), 'utf8');
+  expect(scenario).toMatch(
+    /const server = await startOwnServer\(cleanups\);\s+await runOutageScenario\(cleanups, server\.database,/,
+  );
+  expect(scenario).not.toMatch(/createTestDatabase|inject\(|startTestService/);
+  for (const file of OWN_SERVER) {
+    expect(readFileSync(path.join(root, file), 'utf8')).toMatch(
+      /^import \{ testServerStopped \} from '\.\/server-stopped\.ts';\s+await testServerStopped\('\w+'\);\s*$/,
+    );
+  }
+  // The scenario's service and its databases: the one given, or ones on its server.
+  const outage = readFileSync(path.join(root, 'test/faults/outage.ts'), 'utf8');
+  expect(outage).not.toMatch(/createTestDatabase\(\)|inject\(/);
+});
+
+test('the check sees a file that does use the suite’s server', () => {
+  const files = [...withLocalImports(path.join(root, 'test/changes/capture.test.ts'))];
+  expect(files.some((f) => SHARED_SERVER.test(readFileSync(f, 'utf8')))).toBe(true);
+});
