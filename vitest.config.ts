@@ -1,5 +1,6 @@
 import { defineConfig } from 'vitest/config';
 import { serverIndependentFiles } from './test/setup/server-independent-files.ts';
+import { SlowFilesFirst } from './test/setup/slow-files-first.ts';
 
 // The files that run unchanged on MySQL/MariaDB too (their databases come from createTestDatabase,
 // which the mysql project points at TEST_MYSQL_URL's server), plus the MySQL-only ones.
@@ -48,8 +49,7 @@ const mysqlFiles = [
   'test/faults/table-locked.test.ts',
   'test/faults/pool-busy.test.ts',
   'test/faults/service-killed.test.ts',
-  'test/faults/server-stopped-fast.test.ts',
-  'test/faults/server-stopped-immediate.test.ts',
+  'test/faults/server-stopped.test.ts',
 ];
 
 export default defineConfig({
@@ -62,6 +62,7 @@ export default defineConfig({
     pool: 'forks',
     // Two cores: more workers only make the database-heavy files slower.
     maxWorkers: 2,
+    sequence: { sequencer: SlowFilesFirst },
     projects: [
       {
         extends: true,

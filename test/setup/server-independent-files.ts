@@ -4,8 +4,7 @@
 // TEST_SHARED_SERVER_ONLY=1 the PostgreSQL project (vitest.config.ts) leaves them out. The MySQL project is not
 // affected: there the fault tests stop a MariaDB of their own.
 export const serverIndependentFiles = [
-  'test/faults/server-stopped-fast.test.ts',
-  'test/faults/server-stopped-immediate.test.ts',
+  'test/faults/server-stopped.test.ts',
   'test/start.test.ts',
   'test/embedded-exit.test.ts',
   'test/auth/verify-token.test.ts',

@@ -1,3 +1,0 @@
-import { testServerStopped } from './server-stopped.ts';
-
-await testServerStopped('fast');
