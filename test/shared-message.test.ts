@@ -1,29 +1,42 @@
 import { GraphQLError } from 'graphql';
 import { expect, test } from 'vitest';
-import { serializedResult } from '../src/server/shared-message.ts';
+import { keepSerialized, serializedResult } from '../src/server/shared-message.ts';
 
-// The JSON of a result is written once and kept with it (src/server/shared-message.ts): whatever is
-// made from the result afterwards must not carry that JSON along.
+// The JSON of a shared result is written once and kept with it (src/server/shared-message.ts):
+// whatever is made from the result afterwards must not carry that JSON along, and a result nobody
+// shares is not given one.
 
-test('a result is serialized as JSON.stringify writes it, once', () => {
+test('a kept result is serialized as JSON.stringify writes it, once', () => {
   const result = { data: { orderChanged: { cursor: 'a\u2028"b"', quantity: 3, previous: null } } };
-  const json = serializedResult(result);
+  const json = keepSerialized(result);
   expect(json).toBe(JSON.stringify(result));
+  // Changed afterwards (results never are): the kept JSON is what every sender sends.
+  result.data.orderChanged.quantity = 4;
   expect(serializedResult(result)).toBe(json);
+  expect(keepSerialized(result)).toBe(json);
   expect(Object.keys(result)).toEqual(['data']);
-  expect(JSON.stringify(result)).toBe(json);
+  expect(JSON.stringify(result)).not.toBe(json);
+});
+
+test('a result that was not kept is serialized by each call, and keeps nothing', () => {
+  const result = { data: { orderChanged: { cursor: 'c', quantity: 3 } } };
+  expect(serializedResult(result)).toBe(JSON.stringify(result));
+  result.data.orderChanged.quantity = 4;
+  expect(serializedResult(result)).toBe(JSON.stringify(result));
+  expect(Reflect.ownKeys(result)).toEqual(['data']);
 });
 
 test('a result made from another by spreading it (as error masking does) gets its own JSON', () => {
   const result = { data: null, errors: [new GraphQLError('secret detail', { extensions: { code: 'X' } })] };
-  serializedResult(result);
+  keepSerialized(result);
   const masked = { ...result, errors: [new GraphQLError('Unexpected error.')] };
   expect(serializedResult(masked)).toBe(JSON.stringify(masked));
   expect(serializedResult(masked)).not.toContain('secret');
+  expect(keepSerialized(masked)).not.toContain('secret');
 });
 
 test('a frozen result is serialized too', () => {
   const result = Object.freeze({ data: { orderChanged: { cursor: 'c' } } });
-  expect(serializedResult(result)).toBe(JSON.stringify(result));
-  expect(serializedResult(result)).toBe(serializedResult(result));
+  expect(keepSerialized(result)).toBe(JSON.stringify(result));
+  expect(serializedResult(result)).toBe(keepSerialized(result));
 });

@@ -1,6 +1,6 @@
 import { type Client, createClient as createSseClient } from 'graphql-sse';
 import { createClient as createWsClient } from 'graphql-ws';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
 import WebSocket from 'ws';
 import { encodeCursor } from '../src/changes/position.ts';
 import { collectingSink } from './helpers/collecting-sink.ts';
@@ -265,6 +265,33 @@ describe('shared subscriptions', () => {
     expect(received.get('all too')?.at(-1)).toEqual(received.get('shipped')?.at(-1));
     expect(other).toEqual([]);
     socket.close();
+    await open(0);
+  });
+
+  test('a shared result is serialized once for all its subscribers, over both protocols', async () => {
+    const subscribers = [
+      wsSubscriber(service, 'ws 1', {}),
+      wsSubscriber(service, 'ws 2', {}),
+      wsSubscriber(service, 'ws 3', {}),
+      sseSubscriber(service, 'sse 1', {}),
+      sseSubscriber(service, 'sse 2', {}),
+    ];
+    await open(5);
+    // The service runs in this process: every serialization of a change's result passes here.
+    const stringify = vi.spyOn(JSON, 'stringify');
+    const serializations = () =>
+      stringify.mock.calls.filter(([value]) => value?.data?.orderChanged?.order?.productName === 'once')
+        .length;
+    try {
+      await service.database.sql(`INSERT INTO orders (customer_name, product_name) VALUES ('Once', 'once')`);
+      for (const subscriber of subscribers) {
+        await waitFor(() => subscriber.changes.length === 1, { message: `the change at ${subscriber.name}` });
+      }
+      expect(serializations()).toBe(1);
+    } finally {
+      stringify.mockRestore();
+    }
+    for (const subscriber of subscribers) subscriber.stop();
     await open(0);
   });
 

@@ -12,7 +12,7 @@ import { createGraphQLError, type Plugin } from 'graphql-yoga';
 import type { Access } from '../auth/access.ts';
 import type { PageListener } from '../changes/change-stream.ts';
 import { executeSelection, loadCompiler } from './compiled-execution.ts';
-import type { DirectResults, SubscriptionSink } from './shared-message.ts';
+import { type DirectResults, keepSerialized, type SubscriptionSink } from './shared-message.ts';
 import { asStreamError } from './stream-errors.ts';
 
 type MaybePromise<T> = T | Promise<T>;
@@ -87,7 +87,7 @@ export function useSharedSubscriptionExecution(stats: SharingStats = newSharingS
       return shared.result;
     }
     stats.executions++;
-    const result = executeSelection(args, payload);
+    const result = keepingSerialized(executeSelection(args, payload));
     byKey.set(key, { result, left: open - 1 });
     return result;
   };
@@ -173,6 +173,23 @@ interface Sharing {
 interface SharingKey {
   readonly key: string;
   open: number;
+}
+
+/**
+ * A result that subscribers share, with its JSON kept on it for all of them (a result with errors
+ * is masked into a copy per subscriber, which is serialized on its own). A result that cannot be
+ * serialized is left as it is: each sender meets that error as it would have.
+ */
+function keepingSerialized(result: MaybePromise<ExecutionResult>): MaybePromise<ExecutionResult> {
+  if (isPromise(result)) return result.then(keepingSerialized);
+  if (result.errors === undefined) {
+    try {
+      keepSerialized(result);
+    } catch {
+      // each sender meets the error as it would have
+    }
+  }
+  return result;
 }
 
 function variablesFit(args: ExecutionArgs, operation: OperationDefinitionNode): boolean {

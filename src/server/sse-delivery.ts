@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { type DirectResults, EMPTY_PAYLOAD, serializedResult } from './shared-message.ts';
+import { type DirectResults, EMPTY_PAYLOAD, keepSerialized, serializedResult } from './shared-message.ts';
 import { type BatchWriter, TurnBatcher } from './turn-end.ts';
 
 const byteLength = (event: Uint8Array) => event.byteLength;
@@ -177,7 +177,8 @@ export class EventStreamSink implements BatchWriter<Uint8Array> {
     const queue = this.announced.get(placeholder);
     if (queue) queue.push(result);
     else this.announced.set(placeholder, [result]);
-    this.queuedBytes += serializedResult(result).length;
+    // Its JSON is read again when the event is sent (bytesOf).
+    this.queuedBytes += keepSerialized(result).length;
     return EMPTY_PAYLOAD;
   }
 
