@@ -134,6 +134,8 @@ class SocketSubscription implements SubscriptionSink {
   adopted = false;
   private events: { return(): Promise<unknown> } | undefined;
   private stopped = false;
+  /** Made at the first message, not at the start: an idle subscriber holds no copy of it. */
+  private prefix: string | undefined;
 
   constructor(
     private readonly socket: ProtocolSocket,
@@ -150,7 +152,8 @@ class SocketSubscription implements SubscriptionSink {
   next(result: ExecutionResult): undefined | Promise<void> {
     if (!this.current()) return undefined;
     const masked = result.errors === undefined ? result : this.mask(result);
-    return this.socket.sendResult(nextMessagePrefix(this.id), masked) || undefined;
+    this.prefix ??= nextMessagePrefix(this.id);
+    return this.socket.sendResult(this.prefix, masked) || undefined;
   }
 
   hold(): void {
