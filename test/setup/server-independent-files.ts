@@ -1,8 +1,9 @@
 // Files that never use the suite's PostgreSQL server: unit tests, and those that start clusters
-// of their own (npm start's embedded one, the fault tests that stop theirs). A run against
+// of their own (npm start's embedded one, the outage test that stops its own). A run against
 // another server (CI's second pass, TEST_DATABASE_URL) would repeat them exactly; with
-// TEST_SHARED_SERVER_ONLY=1 the PostgreSQL project (vitest.config.ts) leaves them out. The MySQL project is not
-// affected: there the fault tests stop a MariaDB of their own.
+// TEST_SHARED_SERVER_ONLY=1 the PostgreSQL project (vitest.config.ts) leaves them out. The MySQL
+// project is not affected: there the outage test stops a MariaDB of its own.
+// test/server-independent-files.test.ts checks that none of them reaches the shared server.
 export const serverIndependentFiles = [
   'test/faults/server-stopped.test.ts',
   'test/start.test.ts',
