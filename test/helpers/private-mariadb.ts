@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -52,9 +52,14 @@ export async function startPrivateMariadb(
 ): Promise<PrivateMariadb> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'realtime-orders-mariadb-'));
   const data = path.join(dir, 'data');
+  // Temporary files of its own: two servers installed at once in the shared /tmp (two tests side
+  // by side) collided on a temporary table's file, and one install failed.
+  const tmp = path.join(dir, 'tmp');
+  mkdirSync(tmp);
   await run('mariadb-install-db', [
     '--no-defaults',
     `--datadir=${data}`,
+    `--tmpdir=${tmp}`,
     '--user=root',
     '--auth-root-authentication-method=normal',
     '--skip-test-db',
@@ -68,6 +73,7 @@ export async function startPrivateMariadb(
       [
         '--no-defaults',
         `--datadir=${data}`,
+        `--tmpdir=${tmp}`,
         `--socket=${path.join(dir, 'mysqld.sock')}`,
         `--pid-file=${path.join(dir, 'mysqld.pid')}`,
         `--port=${port}`,
