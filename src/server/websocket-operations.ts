@@ -192,6 +192,7 @@ async function deliver(
   id: string,
   result: unknown,
 ): Promise<void> {
+  const prefix = nextMessagePrefix(id);
   if (isAsyncIterable(result)) {
     const iterator = result[Symbol.asyncIterator]();
     if (!connection.subscriptions.has(id)) {
@@ -204,7 +205,7 @@ async function deliver(
       for (;;) {
         const { done, value } = await iterator.next();
         if (done) break;
-        if (connection.subscriptions.has(id)) sendNext(socket, id, value as ExecutionResult);
+        if (connection.subscriptions.has(id)) void socket.sendResult(prefix, value as ExecutionResult);
       }
     } catch (error) {
       const original = error instanceof Error ? error : new Error(String(error));
@@ -212,13 +213,9 @@ async function deliver(
       connection.subscriptions.delete(id);
     }
   } else if (connection.subscriptions.has(id)) {
-    sendNext(socket, id, result as ExecutionResult);
+    void socket.sendResult(prefix, result as ExecutionResult);
   }
   if (connection.subscriptions.has(id)) send(socket, { id, type: MessageType.Complete });
-}
-
-function sendNext(socket: ProtocolSocket, id: string, result: ExecutionResult): void {
-  void socket.sendResult(nextMessagePrefix(id), result);
 }
 
 /** An `error` message, while the operation is still wanted; errors that are not GraphQL's are an internal error (4500), as with graphql-ws. */
