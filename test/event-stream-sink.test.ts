@@ -1,4 +1,5 @@
-import { expect, test } from 'vitest';
+import { expect, test, vi } from 'vitest';
+import { keepSerialized } from '../src/server/shared-message.ts';
 import { EventStreamSink } from '../src/server/sse-delivery.ts';
 
 // How many chunks an event stream's results cost (each is a write of the response): a reader's
@@ -57,4 +58,33 @@ test("one stream's hold does not delay another's events", async () => {
   await nextTurn();
   expect(numbers(aChunks)).toEqual([1]);
   expect(numbers(bChunks)).toEqual([2]);
+});
+
+// A result that subscribers share (its JSON kept by the shared execution) is encoded once for
+// every stream that sends it; one that no one shares is encoded and left as it was, with nothing
+// kept on it for a second stream that will not come.
+test('a shared result is encoded once for every stream; a lone one keeps nothing', async () => {
+  const encode = vi.spyOn(TextEncoder.prototype, 'encode');
+  try {
+    const shared = result(1);
+    keepSerialized(shared);
+    const sinks = [new EventStreamSink(), new EventStreamSink(), new EventStreamSink()];
+    const chunks = sinks.map(chunksOf);
+    for (const sink of sinks) sink.direct.send(shared);
+    expect(encode).toHaveBeenCalledTimes(1);
+
+    // Nothing kept: were it sent again (it is not, in the service), it would be encoded again.
+    const lone = result(2);
+    const sink = new EventStreamSink();
+    const loneChunks = chunksOf(sink);
+    sink.direct.send(lone);
+    expect(Reflect.ownKeys(lone)).toEqual(['data']);
+    new EventStreamSink().direct.send(lone);
+    expect(encode).toHaveBeenCalledTimes(3);
+    await nextTurn();
+    for (const c of chunks) expect(numbers(c)).toEqual([1]);
+    expect(numbers(loneChunks)).toEqual([2]);
+  } finally {
+    encode.mockRestore();
+  }
 });

@@ -22,6 +22,11 @@ export function serializedResult(result: object): string {
   return (result as Memo)[SERIALIZED] ?? JSON.stringify(result);
 }
 
+/** The JSON kept with `result` (keepSerialized), if any: whether its senders share it. */
+export function keptSerialization(result: object): string | undefined {
+  return (result as Memo)[SERIALIZED];
+}
+
 /**
  * The JSON of `result`, written once and kept with it for whoever sends it next: a result that
  * several subscribers share, or that one sender reads twice. Only those: keeping it costs a

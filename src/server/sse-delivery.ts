@@ -1,5 +1,11 @@
 import { Readable } from 'node:stream';
-import { type DirectResults, EMPTY_PAYLOAD, keepSerialized, serializedResult } from './shared-message.ts';
+import {
+  type DirectResults,
+  EMPTY_PAYLOAD,
+  keepSerialized,
+  keptSerialization,
+  serializedResult,
+} from './shared-message.ts';
 import { type BatchWriter, TurnBatcher } from './turn-end.ts';
 
 const byteLength = (event: Uint8Array) => event.byteLength;
@@ -13,14 +19,20 @@ const encoder = new TextEncoder();
 const DISTINCT_NEXT = 'event: next\ndata: {}\n\n';
 const EMPTY_SUFFIX = '{}}\n\n';
 
-/** Per result: its whole distinct-mode `next` event, encoded once for every stream that sends it. */
-const distinctEvents = new WeakMap<object, Uint8Array>();
+// Per shared result: its whole distinct-mode `next` event, encoded once for every stream that
+// sends it, kept on the result as its JSON is (src/server/shared-message.ts). A result no one
+// shares is encoded without keeping it: a WeakMap entry per result, as this was, cost a lone
+// subscriber of a 100,000-row statement about as much again as the serialization.
+const DISTINCT_EVENT = Symbol('distinct next event');
 
 function distinctEvent(result: object): Uint8Array {
-  let bytes = distinctEvents.get(result);
-  if (bytes === undefined) {
-    bytes = encoder.encode(`event: next\ndata: ${serializedResult(result)}\n\n`);
-    distinctEvents.set(result, bytes);
+  const memo = result as { [DISTINCT_EVENT]?: Uint8Array };
+  const cached = memo[DISTINCT_EVENT];
+  if (cached !== undefined) return cached;
+  const kept = keptSerialization(result);
+  const bytes = encoder.encode(`event: next\ndata: ${kept ?? serializedResult(result)}\n\n`);
+  if (kept !== undefined && Object.isExtensible(result)) {
+    Object.defineProperty(result, DISTINCT_EVENT, { value: bytes });
   }
   return bytes;
 }

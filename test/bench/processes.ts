@@ -60,5 +60,12 @@ export function startService(databaseUrl: string, env: Record<string, string> = 
 
 /** The floor: test/bench/floor.ts, or `script` (test/bench/mariadb-floor.ts on MariaDB). */
 export function startFloor(databaseUrl: string, script = 'test/bench/floor.ts'): Promise<Served> {
-  return serve(['--import', 'tsx', script], { DATABASE_URL: databaseUrl }, 'floor is ready', '/');
+  // e.g. BENCH_FLOOR_NODE_ARGS="--cpu-prof --cpu-prof-dir=prof-floor", to compare with the service's.
+  const nodeArgs = process.env.BENCH_FLOOR_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  return serve(
+    [...nodeArgs, '--import', 'tsx', script],
+    { DATABASE_URL: databaseUrl },
+    'floor is ready',
+    '/',
+  );
 }

@@ -7,7 +7,7 @@
  * BENCH_ONLY=light,latency,fanout,bulk,e2e,writers,pace,idle,history,instances runs some
  * scenarios. The service runs as `npm start` runs it (the compiled build); BENCH_SERVICE_ENTRY
  * gives other node arguments ('--import tsx src/main.ts'); BENCH_SERVICE_NODE_ARGS passes node
- * flags (--cpu-prof).
+ * flags (--cpu-prof), BENCH_FLOOR_NODE_ARGS the same to the floor.
  * test/bench/notes.md (the analysis of the gaps) is appended to RESULTS.md.
  * BENCH_MYSQL_URL=mysql://root@127.0.0.1:3306 (or --mariadb) runs the same scenarios on MariaDB
  * instead (test/bench/mariadb.ts; light, instances and history are PostgreSQL's only) and writes
