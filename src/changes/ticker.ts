@@ -182,7 +182,10 @@ export class Ticker {
     if (!this.options.connection.isLeader || this.stopped || this.pruning) return;
     this.pruning = true;
     try {
-      const removed = await pruneChangeLog(this.options.db, this.options.retentionMs);
+      const removed = await pruneChangeLog(this.options.db, this.options.retentionMs, {
+        // Stopping, or another instance leads now: it prunes from where this one stopped.
+        stopped: () => this.stopped || !this.options.connection.isLeader,
+      });
       if (removed > 0) this.options.log.info({ removed }, 'pruned expired change history');
     } catch (error) {
       if (isConnectionError(error)) return; // tried again at the next interval
