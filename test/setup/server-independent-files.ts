@@ -10,6 +10,7 @@ export const serverIndependentFiles = [
   'test/embedded-exit.test.ts',
   'test/auth/verify-token.test.ts',
   'test/batching-websocket.test.ts',
+  'test/bench-reports.test.ts',
   'test/changes/cursor.test.ts',
   'test/changes/head-waiters.test.ts',
   'test/changes/one-at-a-time.test.ts',
