@@ -61,8 +61,13 @@ export class MysqlChangeLog {
       WHERE seq > ${from.tick} AND seq <= ${until} ORDER BY seq LIMIT ${limit}`.execute(this.db);
     const entries = rows.map(toEntry);
     // A gap below `until` can only be pruned history: the capture writes seqs without holes
-    // that a reader could see before what precedes them.
-    if (entries.length === 0 && until > from.tick) {
+    // that a reader could see before what precedes them. (AUTO_INCREMENT may leave holes of its
+    // own, from a capture transaction rolled back; below the base they are expired history too.)
+    // The first entry past the reader's next seq is such a gap as well: a reader left behind the
+    // retention, whose next changes were pruned, is told so instead of skipping them.
+    const first = entries[0];
+    const gap = first ? first.position.tick > from.tick + 1 : until > from.tick;
+    if (gap) {
       const { base } = await this.baseSeq();
       if (from.tick < base) throw expired();
     }
