@@ -6,6 +6,9 @@ import type { ChangeOperation, LogEntry } from '../change.ts';
 import type { ReadResult } from '../change-log.ts';
 import type { Position } from '../position.ts';
 
+/** Rows deleted per statement when pruning, as on PostgreSQL (src/changes/retention.ts). */
+const PRUNE_BATCH = 10_000;
+
 /**
  * The change log on MySQL/MariaDB. Only the binlog capture writes it, one transaction after the
  * other in binary-log order, so `seq` order is commit order and a row with a higher seq is never
@@ -76,17 +79,33 @@ export class MysqlChangeLog {
     return { entries, position };
   }
 
-  /** Drops history older than the retention; returns how many changes went. */
+  /**
+   * Drops history older than the retention; returns how many changes went. The base moves first,
+   * in a short transaction on `change_capture` (the row the capture locks to record each
+   * transaction), so that readers count everything at or below it as expired at once; then the
+   * rows go oldest first, PRUNE_BATCH at a time, each statement a transaction of its own that
+   * holds nothing the capture waits for. One DELETE of all of them in that transaction, as this
+   * was, kept the capture waiting for as long as it ran. Rows a prune left behind (stopped
+   * midway) go at the next.
+   */
   async prune(): Promise<number> {
-    return this.db.transaction().execute(async (trx) => {
+    const base = await this.db.transaction().execute(async (trx) => {
       const { base } = await new MysqlChangeLog(trx, this.retentionMs).baseSeq();
       const { rows } = await sql<{ pruned_through: string }>`
         SELECT pruned_through FROM change_capture WHERE id = 1 FOR UPDATE`.execute(trx);
-      if (base <= Number(rows[0]?.pruned_through ?? 0)) return 0;
+      const pruned = Number(rows[0]?.pruned_through ?? 0);
+      if (base <= pruned) return pruned;
       await sql`UPDATE change_capture SET pruned_through = ${base} WHERE id = 1`.execute(trx);
-      const deleted = await sql`DELETE FROM order_changes WHERE seq <= ${base}`.execute(trx);
-      return Number(deleted.numAffectedRows ?? 0);
+      return base;
     });
+    let removed = 0;
+    for (;;) {
+      const deleted = await sql`
+        DELETE FROM order_changes WHERE seq <= ${base} ORDER BY seq LIMIT ${PRUNE_BATCH}`.execute(this.db);
+      const count = Number(deleted.numAffectedRows ?? 0);
+      removed += count;
+      if (count < PRUNE_BATCH) return removed;
+    }
   }
 }
 
