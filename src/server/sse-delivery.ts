@@ -21,8 +21,8 @@ const EMPTY_SUFFIX = '{}}\n\n';
 
 // Per shared result: its whole distinct-mode `next` event, encoded once for every stream that
 // sends it, kept on the result as its JSON is (src/server/shared-message.ts). A result no one
-// shares is encoded without keeping it: a WeakMap entry per result, as this was, cost a lone
-// subscriber of a 100,000-row statement about as much again as the serialization.
+// shares is encoded without keeping anything: this was a WeakMap entry for every result, as the
+// JSON's memo was before it moved onto shared results only (whose entries were measured there).
 const DISTINCT_EVENT = Symbol('distinct next event');
 
 function distinctEvent(result: object): Uint8Array {
