@@ -1,6 +1,8 @@
 import { expect } from 'vitest';
 import type { OrderChange } from '../../src/changes/change.ts';
+import { ChangeLog } from '../../src/changes/change-log.ts';
 import { MysqlChangeLog } from '../../src/changes/mysql/change-log.ts';
+import { decodeCursor } from '../../src/changes/position.ts';
 import { pruneChangeLog } from '../../src/changes/retention.ts';
 import { createDb, createPool, type Db } from '../../src/db/connect.ts';
 import { createMysqlDb, isMysqlUrl } from '../../src/db/mysql.ts';
@@ -53,6 +55,24 @@ export function pruneHistory(database: TestDatabase, retentionMs: number): Promi
   return mysqlDatabase(database)
     ? new MysqlChangeLog(database.db, retentionMs).prune()
     : pruneChangeLog(database.db, retentionMs);
+}
+
+/**
+ * How many changes a reader standing at `cursor` reads next from the log (up to 10, up to its
+ * head), as a live reader reads its next page: through the backend's own change log.
+ */
+export async function readLogAfter(
+  database: TestDatabase,
+  cursor: string,
+  retentionMs: number,
+): Promise<number> {
+  const { position } = decodeCursor(cursor);
+  if (mysqlDatabase(database)) {
+    const log = new MysqlChangeLog(database.db, retentionMs);
+    return (await log.readAfter(position, 10, await log.latestSeq())).entries.length;
+  }
+  const log = new ChangeLog(database.db, retentionMs);
+  return (await log.readAfter(position, 10, (await log.latestTick()).id)).entries.length;
 }
 
 /**
