@@ -17,14 +17,14 @@ import type { ExecutionResult, GraphQLError } from 'graphql';
 const SERIALIZED = Symbol('serialized result');
 type Memo = object & { [SERIALIZED]?: string };
 
-/** The JSON of `result`: the one kept with it (keepSerialized), or written now. */
-export function serializedResult(result: object): string {
-  return (result as Memo)[SERIALIZED] ?? JSON.stringify(result);
-}
-
 /** The JSON kept with `result` (keepSerialized), if any: whether its senders share it. */
 export function keptSerialization(result: object): string | undefined {
   return (result as Memo)[SERIALIZED];
+}
+
+/** The JSON of `result`: the one kept with it (keepSerialized), or written now. */
+export function serializedResult(result: object): string {
+  return keptSerialization(result) ?? JSON.stringify(result);
 }
 
 /**
