@@ -6,6 +6,7 @@
  * (test/bench-reports.test.ts now checks that a report's notes name the commit of its table).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 
 export const REPORTS = [
   { file: 'test/bench/RESULTS.md', notes: 'test/bench/notes.md' },
@@ -36,4 +37,4 @@ function spliceNotes(): void {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) spliceNotes();
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) spliceNotes();
